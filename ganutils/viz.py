@@ -1,0 +1,119 @@
+"""Figures for the book: image grids and training curves.
+
+Every function returns a Matplotlib ``Figure`` and never calls ``plt.show()``:
+a notebook displays the figure it gets back, a script saves it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["grid_array", "plot_image_grid"]
+
+
+def _as_pixels(images: np.ndarray) -> np.ndarray:
+    """``(n, h, w[, 1])`` uint8, or float in [-1, 1], to ``(n, h, w)`` uint8."""
+    from .data import unscale_images
+
+    array = np.asarray(images)
+    if array.ndim == 4 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 3:
+        raise ValueError(
+            f"images must have shape (n, height, width) or (n, height, width, 1); "
+            f"got shape {np.shape(images)}"
+        )
+    if np.issubdtype(array.dtype, np.floating):
+        return unscale_images(array)
+    if array.size and (array.min() < 0 or array.max() > 255):
+        raise ValueError(f"integer images must lie in [0, 255]; got [{array.min()}, {array.max()}]")
+    return array.astype(np.uint8)
+
+
+def grid_array(images: np.ndarray, *, ncols: int = 8, padding: int = 2) -> np.ndarray:
+    """Tile images into one uint8 picture (for PNG and GIF frames).
+
+    Args:
+        images: ``(n, h, w)`` or ``(n, h, w, 1)``; uint8 in [0, 255] or float
+            in [-1, 1] (a generator's tanh output).
+        ncols: Images per row.
+        padding: Black pixels between tiles.
+
+    Returns:
+        ``(rows * (h + padding) + padding, ncols * (w + padding) + padding)`` uint8.
+    """
+    if ncols < 1:
+        raise ValueError(f"ncols must be at least 1; got {ncols}")
+    if padding < 0:
+        raise ValueError(f"padding must be non-negative; got {padding}")
+    pixels = _as_pixels(images)
+    n, height, width = pixels.shape
+    ncols = min(ncols, max(n, 1))
+    nrows = max(math.ceil(n / ncols), 1)
+    canvas = np.zeros(
+        (nrows * (height + padding) + padding, ncols * (width + padding) + padding), np.uint8
+    )
+    for index, image in enumerate(pixels):
+        row, col = divmod(index, ncols)
+        top = padding + row * (height + padding)
+        left = padding + col * (width + padding)
+        canvas[top : top + height, left : left + width] = image
+    return canvas
+
+
+def plot_image_grid(
+    images: np.ndarray,
+    *,
+    labels: Sequence[object] | None = None,
+    ncols: int = 8,
+    title: str | None = None,
+    cell_size: float = 1.0,
+) -> Figure:
+    """Show images in a grid, optionally with a label above each.
+
+    Args:
+        images: ``(n, h, w)`` or ``(n, h, w, 1)``; uint8 in [0, 255] or float
+            in [-1, 1] (floats are mapped back with
+            :func:`ganutils.data.unscale_images`).
+        labels: One label per image (digit classes, scores), or ``None``.
+        ncols: Images per row.
+        title: Figure title.
+        cell_size: Inches per image.
+
+    Returns:
+        The Matplotlib figure.
+
+    Raises:
+        ValueError: Bad shape or range, ``ncols`` below 1, or a label count that
+            does not match the image count.
+    """
+    if ncols < 1:
+        raise ValueError(f"ncols must be at least 1; got {ncols}")
+    pixels = _as_pixels(images)
+    n = len(pixels)
+    if n == 0:
+        raise ValueError("images must contain at least one image")
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"labels must have one entry per image ({n}); got {len(labels)}")
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    label_room = 0.25 if labels is not None else 0.0
+    figure = Figure(
+        figsize=(ncols * cell_size, nrows * (cell_size + label_room) + 0.4 * bool(title))
+    )
+    axes = figure.subplots(nrows, ncols, squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.set_axis_off()
+        if index >= n:
+            continue
+        axis.imshow(pixels[index], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        if labels is not None:
+            axis.set_title(str(labels[index]), fontsize=9, pad=2)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,103 @@
+"""The book's structure: every notebook listed, committed clean, Colab-ready."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _toc_files(node) -> list[str]:
+    files = []
+    if isinstance(node, dict):
+        if "file" in node:
+            files.append(node["file"])
+        for value in node.values():
+            files.extend(_toc_files(value))
+    elif isinstance(node, list):
+        for item in node:
+            files.extend(_toc_files(item))
+    return files
+
+
+def _config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+def _cells(path: Path, kind: str = "code") -> list[str]:
+    notebook = json.loads(path.read_text())
+    return ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == kind]
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "notebooks/ holds no chapter notebooks"
+
+
+def test_every_notebook_is_in_the_toc_and_every_toc_entry_exists():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    assert toc["format"] == "jb-book"
+    listed = [*_toc_files(toc), toc["root"]]
+    for entry in listed:
+        matches = [p for p in ROOT.glob(entry + ".*") if p.suffix in {".md", ".ipynb"}]
+        assert matches, f"_toc.yml lists {entry!r}, which does not exist"
+    in_toc = {entry for entry in listed if entry.startswith("notebooks/")}
+    on_disk = {f"notebooks/{p.stem}" for p in NOTEBOOKS}
+    assert on_disk - in_toc == set(), "notebooks missing from _toc.yml are silently dropped"
+
+
+def test_config_executes_with_cache_and_a_generous_timeout():
+    execute = _config()["execute"]
+    assert execute["execute_notebooks"] == "cache"
+    assert execute["timeout"] >= 600
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_without_outputs(path):
+    notebook = json.loads(path.read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"{path.name} carries outputs"
+            assert cell.get("execution_count") is None, f"{path.name} carries execution counts"
+    assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_installs_ganutils_from_the_configured_repository(path):
+    url = _config()["repository"]["url"]
+    first = _cells(path)[0]
+    assert 'find_spec("ganutils") is None' in first
+    assert f"git+{url}" in first, f"{path.name} installs from elsewhere than {url}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_sets_up_and_states_its_profile(path):
+    code = "\n".join(_cells(path))
+    assert "ganutils.config.setup(" in code
+    assert "print(profile)" in code
+    assert not re.search(r"ganutils\.\w+\._\w", code), "notebooks must not use private helpers"
+    # TensorFlow prints its start-up lines at import: setup() must come first.
+    first_tf = re.search(r"^(import|from) (tensorflow|keras)\b", code, re.M)
+    assert first_tf is None or code.index("ganutils.config.setup(") < first_tf.start()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_has_one_title_and_a_label(path):
+    markdown = _cells(path, "markdown")
+    assert re.match(r"\(\S+\)=\n# ", markdown[0]), f"{path.name} must open with a label and H1"
+    titles = [line for cell in markdown for line in cell.splitlines() if line.startswith("# ")]
+    assert len(titles) == 1
+
+
+def test_readme_opens_with_the_two_commands_and_links_the_repository():
+    readme = (ROOT / "README.md").read_text()
+    first_block = readme.split("```")[1]
+    assert "make book" in first_block and "make test" in first_block
+    assert "_build/html/index.html" in readme
+    repo = _config()["repository"]["url"].removeprefix("https://github.com/")
+    assert f"colab.research.google.com/github/{repo}/blob/main/notebooks/" in readme

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+import ganutils.viz as viz
+
+
+def test_plot_image_grid_lays_out_images_and_labels(mnist_subset):
+    figure = viz.plot_image_grid(
+        mnist_subset.images[:10], labels=mnist_subset.labels[:10], ncols=5, title="Digits"
+    )
+    assert isinstance(figure, Figure)
+    image_axes = [axis for axis in figure.axes if axis.images]
+    assert len(image_axes) == 10
+    assert [axis.get_title() for axis in image_axes] == [str(y) for y in mnist_subset.labels[:10]]
+    assert figure.get_suptitle() == "Digits"
+    np.testing.assert_array_equal(image_axes[3].images[0].get_array(), mnist_subset.images[3])
+
+
+def test_plot_image_grid_accepts_generator_output(mnist_subset):
+    import ganutils.data as data
+
+    scaled = data.scale_images(mnist_subset.images[:6])  # (6, 28, 28, 1) float in [-1, 1]
+    figure = viz.plot_image_grid(scaled, ncols=4)
+    shown = [axis.images[0].get_array() for axis in figure.axes if axis.images]
+    assert len(shown) == 6
+    np.testing.assert_array_equal(shown[0], mnist_subset.images[0])
+
+
+@pytest.mark.parametrize(
+    ("images", "kwargs", "match"),
+    [
+        (np.zeros((3, 28, 28), np.uint8), {"labels": [1, 2]}, "labels"),
+        (np.zeros((3, 28, 28), np.uint8), {"ncols": 0}, "ncols"),
+        (np.zeros((0, 28, 28), np.uint8), {}, "at least one"),
+        (np.zeros((28, 28), np.uint8), {}, "shape"),
+        (np.full((2, 4, 4), 3.0, np.float32), {}, r"\[-1, 1\]"),
+    ],
+)
+def test_plot_image_grid_rejects_bad_input(images, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        viz.plot_image_grid(images, **kwargs)
+
+
+def test_grid_array_tiles_with_padding(mnist_subset):
+    grid = viz.grid_array(mnist_subset.images[:10], ncols=4, padding=2)
+    assert grid.dtype == np.uint8
+    assert grid.shape == (3 * 30 + 2, 4 * 30 + 2)
+    np.testing.assert_array_equal(grid[2:30, 32:60], mnist_subset.images[1])
+    assert grid[:2].max() == 0  # the padding stays black
