@@ -1,0 +1,342 @@
+"""DCGAN building blocks and the book's MNIST generator and discriminator.
+
+The blocks package the DCGAN practices of Radford et al. (2015) as options, so
+a chapter (or the ablation in Part VI) can switch each one off:
+
+- strided convolutions instead of pooling to downsample (``downsample``),
+- strided transposed convolutions to upsample (``upsample``),
+- LeakyReLU with slope 0.2 (``activation``),
+- batch normalisation between convolution and activation (``batch_norm``),
+- weights drawn from N(0, 0.02) (``kernel_initializer="dcgan"``),
+- a ``tanh`` generator output for images scaled to [-1, 1].
+
+The discriminator returns **logits** (no sigmoid): the losses in
+:mod:`ganutils.train` apply the sigmoid inside the cross-entropy, which is
+numerically safer.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+__all__ = [
+    "ACTIVATIONS",
+    "build_discriminator",
+    "build_generator",
+    "dcgan_initializer",
+    "down_block",
+    "up_block",
+]
+
+ACTIVATIONS = ("leaky_relu", "relu", None)
+_DOWNSAMPLE = ("strided", "maxpool")
+_UPSAMPLE = ("transposed", "upsampling")
+
+
+def dcgan_initializer(seed: int | None = None) -> keras.initializers.Initializer:
+    """The DCGAN weight initialiser: a zero-centred normal with std 0.02.
+
+    Radford et al. (2015): "All weights were initialized from a zero-centered
+    Normal distribution with standard deviation 0.02."
+
+    Args:
+        seed: Seed for repeatable draws; ``None`` draws from Keras' global seed.
+    """
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02, seed=seed)
+
+
+def _initializer(kernel_initializer, seed: int | None):
+    if kernel_initializer == "dcgan":
+        return dcgan_initializer(seed)
+    return keras.initializers.get(kernel_initializer)
+
+
+def _check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}; got {value!r}")
+
+
+def _activation(activation: str | None, negative_slope: float, name: str | None):
+    if activation == "leaky_relu":
+        return layers.LeakyReLU(negative_slope=negative_slope, name=name)
+    if activation == "relu":
+        return layers.ReLU(name=name)
+    return None
+
+
+def _check_positive(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+
+
+def down_block(
+    filters: int,
+    *,
+    kernel_size: int = 4,
+    strides: int = 2,
+    batch_norm: bool = True,
+    activation: str | None = "leaky_relu",
+    negative_slope: float = 0.2,
+    dropout: float = 0.0,
+    downsample: str = "strided",
+    kernel_initializer="dcgan",
+    seed: int | None = None,
+    name: str | None = None,
+) -> keras.Sequential:
+    """Halve the spatial size: Conv2D -> [BatchNorm] -> [activation] -> [Dropout].
+
+    With ``downsample="strided"`` (the DCGAN practice) the convolution itself
+    has stride ``strides``; with ``"maxpool"`` it has stride 1 and a
+    ``MaxPooling2D`` follows, the common alternative the DCGAN paper replaced.
+
+    Args:
+        filters: Output channels.
+        kernel_size: Square kernel size.
+        strides: Downsampling factor.
+        batch_norm: Insert ``BatchNormalization`` between conv and activation.
+        activation: ``"leaky_relu"``, ``"relu"`` or ``None``.
+        negative_slope: LeakyReLU slope for negative inputs (DCGAN: 0.2).
+        dropout: Dropout rate after the activation (0 disables it).
+        downsample: ``"strided"`` or ``"maxpool"``.
+        kernel_initializer: ``"dcgan"`` for N(0, 0.02) or any Keras initialiser.
+        seed: Seed for the ``"dcgan"`` initialiser.
+        name: Block name.
+
+    Returns:
+        A ``keras.Sequential`` mapping ``(n, h, w, c)`` to
+        ``(n, h / strides, w / strides, filters)`` (``padding="same"``).
+    """
+    _check_positive("filters", filters)
+    _check_positive("kernel_size", kernel_size)
+    _check_positive("strides", strides)
+    _check_choice("activation", activation, ACTIVATIONS)
+    _check_choice("downsample", downsample, _DOWNSAMPLE)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must lie in [0, 1); got {dropout!r}")
+    conv_strides = strides if downsample == "strided" else 1
+    block = [
+        layers.Conv2D(
+            filters,
+            kernel_size,
+            strides=conv_strides,
+            padding="same",
+            kernel_initializer=_initializer(kernel_initializer, seed),
+        )
+    ]
+    if downsample == "maxpool" and strides > 1:
+        block.append(layers.MaxPooling2D(pool_size=strides, padding="same"))
+    if batch_norm:
+        block.append(layers.BatchNormalization())
+    act = _activation(activation, negative_slope, None)
+    if act is not None:
+        block.append(act)
+    if dropout:
+        block.append(layers.Dropout(dropout))
+    return keras.Sequential(block, name=name)
+
+
+def up_block(
+    filters: int,
+    *,
+    kernel_size: int = 4,
+    strides: int = 2,
+    batch_norm: bool = True,
+    activation: str | None = "leaky_relu",
+    negative_slope: float = 0.2,
+    dropout: float = 0.0,
+    upsample: str = "transposed",
+    kernel_initializer="dcgan",
+    seed: int | None = None,
+    name: str | None = None,
+) -> keras.Sequential:
+    """Multiply the spatial size: Conv2DTranspose -> [BatchNorm] -> [activation].
+
+    With ``upsample="transposed"`` (the DCGAN practice) a strided transposed
+    convolution learns the upsampling; with ``"upsampling"`` a fixed
+    nearest-neighbour ``UpSampling2D`` is followed by a stride-1 convolution.
+
+    Args:
+        filters: Output channels.
+        kernel_size: Square kernel size.
+        strides: Upsampling factor.
+        batch_norm: Insert ``BatchNormalization`` between conv and activation.
+        activation: ``"leaky_relu"``, ``"relu"`` or ``None``.
+        negative_slope: LeakyReLU slope for negative inputs (DCGAN: 0.2).
+        dropout: Dropout rate after the activation (0 disables it).
+        upsample: ``"transposed"`` or ``"upsampling"``.
+        kernel_initializer: ``"dcgan"`` for N(0, 0.02) or any Keras initialiser.
+        seed: Seed for the ``"dcgan"`` initialiser.
+        name: Block name.
+
+    Returns:
+        A ``keras.Sequential`` mapping ``(n, h, w, c)`` to
+        ``(n, h * strides, w * strides, filters)``.
+    """
+    _check_positive("filters", filters)
+    _check_positive("kernel_size", kernel_size)
+    _check_positive("strides", strides)
+    _check_choice("activation", activation, ACTIVATIONS)
+    _check_choice("upsample", upsample, _UPSAMPLE)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must lie in [0, 1); got {dropout!r}")
+    init = _initializer(kernel_initializer, seed)
+    if upsample == "transposed":
+        block = [
+            layers.Conv2DTranspose(
+                filters, kernel_size, strides=strides, padding="same", kernel_initializer=init
+            )
+        ]
+    else:
+        block = [
+            layers.UpSampling2D(size=strides),
+            layers.Conv2D(filters, kernel_size, padding="same", kernel_initializer=init),
+        ]
+    if batch_norm:
+        block.append(layers.BatchNormalization())
+    act = _activation(activation, negative_slope, None)
+    if act is not None:
+        block.append(act)
+    if dropout:
+        block.append(layers.Dropout(dropout))
+    return keras.Sequential(block, name=name)
+
+
+def build_generator(
+    latent_dim: int = 100,
+    *,
+    filters: int = 64,
+    batch_norm: bool = True,
+    activation: str = "leaky_relu",
+    upsample: str = "transposed",
+    kernel_initializer="dcgan",
+    output_activation: str = "tanh",
+    dropout: float = 0.0,
+    seed: int | None = None,
+    name: str = "generator",
+) -> keras.Model:
+    """The book's MNIST generator: a latent vector to a 28 x 28 x 1 image.
+
+    Dense to 7 x 7 x ``filters`` -> up-block to 14 x 14 x ``filters / 2`` ->
+    transposed convolution to 28 x 28 x 1 with ``tanh``. Deliberately small, so
+    a CPU trains it to good digits in about a minute; ``filters`` scales it.
+
+    Args:
+        latent_dim: Length of the latent vector z.
+        filters: Channels at 7 x 7 (halved at 14 x 14).
+        batch_norm: Batch normalisation after the dense layer and the up-block
+            (never on the output layer, as in DCGAN).
+        activation: Hidden activation, ``"leaky_relu"`` or ``"relu"``.
+        upsample: ``"transposed"`` or ``"upsampling"`` (see :func:`up_block`).
+        kernel_initializer: ``"dcgan"`` for N(0, 0.02) or any Keras initialiser.
+        output_activation: ``"tanh"`` for images in [-1, 1], ``"sigmoid"`` for [0, 1].
+        dropout: Dropout after hidden layers (pix2pix-style noise in G).
+        seed: Seed for the initialisers.
+        name: Model name.
+
+    Returns:
+        A functional ``keras.Model`` from ``(n, latent_dim)`` float32 to
+        ``(n, 28, 28, 1)`` float32 in the output activation's range.
+    """
+    _check_positive("latent_dim", latent_dim)
+    _check_positive("filters", filters)
+    if filters < 2:
+        raise ValueError(f"filters must be at least 2; got {filters}")
+    _check_choice("activation", activation, ("leaky_relu", "relu"))
+    _check_choice("output_activation", output_activation, ("tanh", "sigmoid"))
+    init = _initializer(kernel_initializer, seed)
+    latent = keras.Input((latent_dim,), name="latent")
+    x = layers.Dense(7 * 7 * filters, use_bias=not batch_norm, kernel_initializer=init)(latent)
+    if batch_norm:
+        x = layers.BatchNormalization()(x)
+    x = _activation(activation, 0.2, None)(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    x = layers.Reshape((7, 7, filters))(x)
+    x = up_block(
+        filters // 2,
+        batch_norm=batch_norm,
+        activation=activation,
+        dropout=dropout,
+        upsample=upsample,
+        kernel_initializer=kernel_initializer,
+        seed=None if seed is None else seed + 1,
+        name="up_14x14",
+    )(x)
+    x = up_block(
+        1,
+        batch_norm=False,
+        activation=None,
+        upsample=upsample,
+        kernel_initializer=kernel_initializer,
+        seed=None if seed is None else seed + 2,
+        name="up_28x28",
+    )(x)
+    image = layers.Activation(output_activation, name=output_activation)(x)
+    return keras.Model(latent, image, name=name)
+
+
+def build_discriminator(
+    *,
+    filters: int = 64,
+    batch_norm: bool = True,
+    activation: str = "leaky_relu",
+    downsample: str = "strided",
+    kernel_initializer="dcgan",
+    dropout: float = 0.0,
+    image_shape: tuple[int, int, int] = (28, 28, 1),
+    seed: int | None = None,
+    name: str = "discriminator",
+) -> keras.Model:
+    """The book's MNIST discriminator: an image to one real-vs-fake logit.
+
+    Down-block to 14 x 14 x ``filters / 2`` (no batch normalisation on the input
+    layer, as in DCGAN) -> down-block to 7 x 7 x ``filters`` -> a dense logit.
+
+    Args:
+        filters: Channels at 7 x 7 (halved at 14 x 14).
+        batch_norm: Batch normalisation in the second block.
+        activation: ``"leaky_relu"`` or ``"relu"``.
+        downsample: ``"strided"`` or ``"maxpool"`` (see :func:`down_block`).
+        kernel_initializer: ``"dcgan"`` for N(0, 0.02) or any Keras initialiser.
+        dropout: Dropout rate after each block (0 disables it).
+        image_shape: Input image shape.
+        seed: Seed for the initialisers.
+        name: Model name.
+
+    Returns:
+        A functional ``keras.Model`` from ``(n, 28, 28, 1)`` float32 to
+        ``(n, 1)`` float32 logits (apply a sigmoid for probabilities).
+    """
+    _check_positive("filters", filters)
+    if filters < 2:
+        raise ValueError(f"filters must be at least 2; got {filters}")
+    _check_choice("activation", activation, ("leaky_relu", "relu"))
+    image = keras.Input(image_shape, name="image")
+    x = down_block(
+        filters // 2,
+        batch_norm=False,
+        activation=activation,
+        dropout=dropout,
+        downsample=downsample,
+        kernel_initializer=kernel_initializer,
+        seed=seed,
+        name="down_14x14",
+    )(image)
+    x = down_block(
+        filters,
+        batch_norm=batch_norm,
+        activation=activation,
+        dropout=dropout,
+        downsample=downsample,
+        kernel_initializer=kernel_initializer,
+        seed=None if seed is None else seed + 1,
+        name="down_7x7",
+    )(x)
+    x = layers.Flatten()(x)
+    logit = layers.Dense(
+        1,
+        kernel_initializer=_initializer(kernel_initializer, None if seed is None else seed + 2),
+        name="logit",
+    )(x)
+    return keras.Model(image, logit, name=name)
