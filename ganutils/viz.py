@@ -7,12 +7,12 @@ a notebook displays the figure it gets back, a script saves it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["grid_array", "plot_image_grid"]
+__all__ = ["grid_array", "plot_image_grid", "plot_losses"]
 
 
 def _as_pixels(images: np.ndarray) -> np.ndarray:
@@ -113,6 +113,64 @@ def plot_image_grid(
         axis.imshow(pixels[index], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         if labels is not None:
             axis.set_title(str(labels[index]), fontsize=9, pad=2)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+_LOSS_LABELS = {
+    "d_loss": "discriminator",
+    "g_loss": "generator",
+    "d_loss_real": "D on real",
+    "d_loss_fake": "D on fake",
+}
+
+
+def plot_losses(
+    history: Mapping[str, Sequence[float]],
+    *,
+    names: Sequence[str] = ("d_loss", "g_loss"),
+    x: str = "step",
+    title: str | None = None,
+) -> Figure:
+    """Plot losses raw and on a ``log1p`` scale, side by side.
+
+    GAN losses start with tall spikes that flatten everything after them on a
+    linear axis; ``log(1 + loss)`` keeps the spikes visible and makes the rest
+    readable (losses are non-negative, so ``log1p`` is defined at 0).
+
+    Args:
+        history: Name -> values, e.g. :func:`ganutils.callbacks.read_steps` of
+            a run folder, or ``History.history``.
+        names: Which series to plot.
+        x: Name of the x-axis series (``"step"`` or ``"epoch"``); if absent the
+            index is used.
+        title: Figure title.
+
+    Raises:
+        ValueError: A name is missing from ``history`` or a series is empty.
+    """
+    missing = [name for name in names if name not in history]
+    if missing:
+        raise ValueError(f"names {missing} are not in history (it has {sorted(history)})")
+    series = {name: np.asarray(history[name], dtype=float) for name in names}
+    if any(values.size == 0 for values in series.values()):
+        raise ValueError("history series must not be empty")
+    length = len(next(iter(series.values())))
+    xs = np.asarray(history[x]) if x in history else np.arange(1, length + 1)
+    figure = Figure(figsize=(11, 3.6))
+    raw_axis, log_axis = figure.subplots(1, 2)
+    for name, values in series.items():
+        label = _LOSS_LABELS.get(name, name)
+        raw_axis.plot(xs, values, linewidth=0.8, label=label)
+        log_axis.plot(xs, np.log1p(np.maximum(values, 0.0)), linewidth=0.8, label=label)
+    raw_axis.set_title("loss")
+    log_axis.set_title("log(1 + loss)")
+    for axis in (raw_axis, log_axis):
+        axis.set_xlabel(x if x in history else "index")
+        axis.grid(True, alpha=0.3)
+        axis.legend(loc="upper right")
     if title:
         figure.suptitle(title)
     figure.tight_layout()

@@ -1,0 +1,493 @@
+"""Keras callbacks that record a GAN run and let it resume.
+
+Used together by :func:`ganutils.train.train_mnist`, in this order:
+
+- :class:`ProgressBar`: one live line per run (in place in notebooks).
+- :class:`SampleGrid`: a PNG grid from one fixed latent batch per epoch.
+- :class:`LossHistory`: per-epoch and per-step values as ``.npy`` arrays and CSV.
+- :class:`TrainingGif`: the grids as a looping animated GIF.
+- :class:`Checkpoint`: both models, both optimizers, the epoch and the random
+  state, written atomically, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import config as _config
+
+tf = _config._import_tensorflow()
+import keras  # noqa: E402
+
+__all__ = [
+    "CHECKPOINT_FILE",
+    "Checkpoint",
+    "LossHistory",
+    "ProgressBar",
+    "SampleGrid",
+    "StopAfterEpoch",
+    "TrainingGif",
+    "read_history",
+    "read_steps",
+]
+
+CHECKPOINT_FILE = "checkpoint.npz"
+_CHECKPOINT_FORMAT = 1
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file and rename, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# -- Sample grids and the GIF ------------------------------------------------------
+
+
+def _labelled_frame(images: np.ndarray, label: str, *, ncols: int) -> np.ndarray:
+    """A grid of generated images with ``label`` drawn in a strip above it."""
+    from PIL import Image, ImageDraw
+
+    from .viz import grid_array
+
+    grid = grid_array(images, ncols=ncols)
+    strip = 14
+    canvas = Image.new("L", (grid.shape[1], grid.shape[0] + strip), color=0)
+    canvas.paste(Image.fromarray(grid), (0, strip))
+    ImageDraw.Draw(canvas).text((3, 1), label, fill=255)
+    return np.asarray(canvas)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Save a grid of samples from one fixed latent batch at the end of every epoch.
+
+    The same latents every epoch make the grids comparable: each cell shows how
+    one z evolves. Files: ``out_dir/epoch_001.png``, ... (uint8 PNG, the epoch
+    number drawn on top).
+
+    Args:
+        out_dir: Folder for the PNGs.
+        latents: ``(n, latent_dim)`` float32 fixed latent batch.
+        ncols: Images per row (default: a square grid).
+    """
+
+    def __init__(self, out_dir, latents: np.ndarray, *, ncols: int | None = None):
+        super().__init__()
+        self.out_dir = Path(out_dir)
+        self.latents = np.asarray(latents, dtype=np.float32)
+        if self.latents.ndim != 2 or len(self.latents) < 1:
+            raise ValueError(f"latents must have shape (n, latent_dim); got {self.latents.shape}")
+        self.ncols = ncols or math.ceil(math.sqrt(len(self.latents)))
+
+    @staticmethod
+    def path_for(out_dir, epoch: int) -> Path:
+        """The PNG of 1-based ``epoch``."""
+        return Path(out_dir) / f"epoch_{epoch:03d}.png"
+
+    def on_epoch_end(self, epoch, logs=None):
+        import imageio.v3 as iio
+
+        images = self.model.generator(self.latents, training=False)
+        frame = _labelled_frame(np.asarray(images), f"epoch {epoch + 1}", ncols=self.ncols)
+        path = self.path_for(self.out_dir, epoch + 1)
+        _atomic_write(
+            path, lambda stream: stream.write(iio.imwrite("<bytes>", frame, extension=".png"))
+        )
+
+
+class TrainingGif(keras.callbacks.Callback):
+    """Turn the epoch grids into a looping animated GIF (rewritten every epoch).
+
+    Args:
+        samples_dir: Where :class:`SampleGrid` writes ``epoch_NNN.png``.
+        path: The GIF to write.
+        duration_ms: How long each frame shows, in milliseconds.
+        hold_last_ms: How long the last frame shows before the loop restarts.
+    """
+
+    def __init__(self, samples_dir, path, *, duration_ms: int = 300, hold_last_ms: int = 1500):
+        super().__init__()
+        self.samples_dir = Path(samples_dir)
+        self.path = Path(path)
+        self.duration_ms = duration_ms
+        self.hold_last_ms = hold_last_ms
+
+    def on_epoch_end(self, epoch, logs=None):
+        write_gif(
+            self.samples_dir,
+            self.path,
+            last_epoch=epoch + 1,
+            duration_ms=self.duration_ms,
+            hold_last_ms=self.hold_last_ms,
+        )
+
+
+def write_gif(
+    samples_dir, path, *, last_epoch: int, duration_ms: int = 300, hold_last_ms: int = 1500
+):
+    """Write epochs 1..``last_epoch`` of ``samples_dir`` as a looping GIF.
+
+    Returns:
+        The number of frames written.
+    """
+    import imageio.v3 as iio
+
+    frames = [
+        iio.imread(SampleGrid.path_for(samples_dir, epoch))
+        for epoch in range(1, last_epoch + 1)
+        if SampleGrid.path_for(samples_dir, epoch).exists()
+    ]
+    if not frames:
+        return 0
+    durations = [duration_ms] * (len(frames) - 1) + [max(duration_ms, hold_last_ms)]
+    if len(frames) == 1:  # Pillow takes a list of durations only for several frames
+        durations = durations[0]
+    # loop=0 loops forever; without it the GIF plays once. Durations are in ms.
+    data = iio.imwrite("<bytes>", np.stack(frames), extension=".gif", duration=durations, loop=0)
+    _atomic_write(Path(path), lambda stream: stream.write(data))
+    return len(frames)
+
+
+# -- History ------------------------------------------------------------------------
+
+
+def _read_arrays(folder: Path) -> dict[str, np.ndarray]:
+    if not folder.is_dir():
+        return {}
+    return {path.stem: np.load(path) for path in sorted(folder.glob("*.npy"))}
+
+
+def read_history(out_dir) -> dict[str, list[float]]:
+    """Per-epoch history of a run folder: name -> values, with ``epoch`` 1-based."""
+    return {
+        name: values.tolist() for name, values in _read_arrays(Path(out_dir) / "history").items()
+    }
+
+
+def read_steps(out_dir) -> dict[str, np.ndarray]:
+    """Per-step values of a run folder: name -> array, with ``step`` and ``epoch``."""
+    return _read_arrays(Path(out_dir) / "steps")
+
+
+class LossHistory(keras.callbacks.Callback):
+    """Record every step and every epoch, and save them as ``.npy`` arrays and CSV.
+
+    Files (all readable with ``np.load``): ``history/<name>.npy`` holds one
+    value per epoch (the epoch mean, plus anything other callbacks added to the
+    epoch's logs, such as metrics), ``steps/<name>.npy`` one value per training
+    step, and ``history.csv`` the epoch table. On resume the arrays are read
+    back and cut to the epochs the checkpoint covers.
+
+    Keras hands ``on_train_batch_end`` the running mean of each metric since
+    the epoch began; the step's own value is recovered exactly from two
+    consecutive means: ``x_k = k * mean_k - (k - 1) * mean_(k-1)``.
+
+    Args:
+        out_dir: The run folder.
+        initial_epoch: Epochs already done (0 for a fresh run).
+    """
+
+    def __init__(self, out_dir, *, initial_epoch: int = 0):
+        super().__init__()
+        self.out_dir = Path(out_dir)
+        epochs = _read_arrays(self.out_dir / "history")
+        steps = _read_arrays(self.out_dir / "steps")
+        keep = (epochs["epoch"] <= initial_epoch) if "epoch" in epochs else None
+        self.epochs = {k: list(v[keep]) for k, v in epochs.items()} if keep is not None else {}
+        keep_steps = (steps["epoch"] <= initial_epoch) if "epoch" in steps else None
+        self.steps = (
+            {k: list(v[keep_steps]) for k, v in steps.items()} if keep_steps is not None else {}
+        )
+        self._previous: dict[str, float] = {}
+        self._epoch = initial_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+        self._previous = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        count = batch + 1
+        step = len(self.steps.get("step", [])) + 1
+        self.steps.setdefault("step", []).append(step)
+        self.steps.setdefault("epoch", []).append(self._epoch)
+        for name, mean in logs.items():
+            mean = float(mean)
+            value = count * mean - (count - 1) * self._previous.get(name, 0.0)
+            self._previous[name] = mean
+            self.steps.setdefault(name, []).append(value)
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        length = len(self.epochs.get("epoch", []))
+        for name, value in row.items():
+            column = self.epochs.setdefault(name, [math.nan] * length)
+            column.append(value)
+        for column in self.epochs.values():  # a metric missing from this epoch
+            if len(column) == length:
+                column.append(math.nan)
+        self._save()
+
+    def _save(self):
+        for kind, table in (("history", self.epochs), ("steps", self.steps)):
+            folder = self.out_dir / kind
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, values in table.items():
+                dtype = np.int64 if name in ("epoch", "step") else np.float64
+                buffer = io.BytesIO()
+                np.save(buffer, np.asarray(values, dtype=dtype))
+                _atomic_write(folder / f"{name}.npy", lambda s, b=buffer: s.write(b.getvalue()))
+        names = ["epoch", *sorted(k for k in self.epochs if k != "epoch")]
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(names)
+        for index in range(len(self.epochs["epoch"])):
+            writer.writerow([self.epochs[name][index] for name in names])
+        _atomic_write(self.out_dir / "history.csv", lambda s: s.write(text.getvalue().encode()))
+
+
+# -- Checkpoints ----------------------------------------------------------------------
+
+
+def _state_variables(gan) -> dict[str, list]:
+    """Every variable a resumed run needs, grouped and in a stable order."""
+    return {
+        "generator": list(gan.generator.variables),
+        "discriminator": list(gan.discriminator.variables),
+        "g_optimizer": list(gan.g_optimizer.variables),
+        "d_optimizer": list(gan.d_optimizer.variables),
+        "random": [gan.seed_generator.state],
+    }
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Save everything needed to resume after every epoch; restore it on start.
+
+    One file, ``out_dir/checkpoint.npz``, holds the generator's and the
+    discriminator's weights (batch-norm statistics included), both optimizers'
+    state (step counts and moments), the random-number state of the training
+    step and the number of finished epochs, plus the run's configuration. It is
+    written through a temporary file and renamed, so a crash mid-write leaves
+    the previous checkpoint intact.
+
+    Args:
+        out_dir: The run folder.
+        config: The run's configuration (JSON-serialisable). A checkpoint
+            written under a different configuration is refused on restore
+            (``epochs`` may differ, so a finished run can be extended).
+    """
+
+    def __init__(self, out_dir, *, config: dict | None = None):
+        super().__init__()
+        self.path = Path(out_dir) / CHECKPOINT_FILE
+        self.config = dict(config or {})
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save(self.model, epoch + 1)
+
+    def save(self, gan, epoch: int) -> Path:
+        """Write the checkpoint of ``gan`` after ``epoch`` finished epochs."""
+        arrays = {}
+        signature = {}
+        for group, variables in _state_variables(gan).items():
+            signature[group] = [[v.path, list(v.shape)] for v in variables]
+            for index, variable in enumerate(variables):
+                arrays[f"{group}/{index}"] = np.asarray(variable.numpy())
+        meta = {
+            "format": _CHECKPOINT_FORMAT,
+            "epoch": int(epoch),
+            "config": self.config,
+            "signature": signature,
+        }
+        arrays["meta"] = np.asarray(json.dumps(meta))
+        _atomic_write(self.path, lambda stream: np.savez(stream, **arrays))
+        return self.path
+
+    def read_meta(self) -> dict | None:
+        """The checkpoint's metadata, or ``None`` when there is no checkpoint."""
+        if not self.path.exists():
+            return None
+        try:
+            with np.load(self.path, allow_pickle=False) as stored:
+                return json.loads(str(stored["meta"]))
+        except Exception as error:
+            raise ValueError(
+                f"checkpoint {self.path} is corrupt or unreadable ({type(error).__name__}: "
+                f"{error}); move it away to start a fresh run"
+            ) from error
+
+    def restore(self, gan) -> int:
+        """Load the checkpoint into ``gan``; returns the finished epochs (0 without one).
+
+        Raises:
+            ValueError: The file is corrupt, or was written for a different
+                configuration or different models. Nothing is silently
+                restarted: the message says what differs.
+        """
+        meta = self.read_meta()
+        if meta is None:
+            return 0
+        if meta.get("format") != _CHECKPOINT_FORMAT:
+            raise ValueError(
+                f"checkpoint {self.path} has format {meta.get('format')!r}; "
+                f"this version reads format {_CHECKPOINT_FORMAT}"
+            )
+        saved = {k: v for k, v in meta.get("config", {}).items() if k != "epochs"}
+        wanted = {k: v for k, v in self.config.items() if k != "epochs"}
+        if saved != wanted:
+            differs = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
+            details = ", ".join(
+                f"{k}: saved {saved.get(k)!r}, now {wanted.get(k)!r}" for k in differs
+            )
+            raise ValueError(
+                f"checkpoint {self.path} was written by a different configuration ({details}); "
+                "use another output folder or the saved configuration"
+            )
+        groups = _state_variables(gan)
+        for group, variables in groups.items():
+            stored = meta["signature"].get(group, [])
+            shapes = [list(v.shape) for v in variables]
+            if [shape for _, shape in stored] != shapes:
+                raise ValueError(
+                    f"checkpoint {self.path} does not match the models: {group} has "
+                    f"{len(stored)} variables of shapes {[s for _, s in stored]}, "
+                    f"the model {len(shapes)} of shapes {shapes}"
+                )
+        try:
+            with np.load(self.path, allow_pickle=False) as stored:
+                values = {
+                    group: [stored[f"{group}/{i}"] for i in range(len(variables))]
+                    for group, variables in groups.items()
+                }
+        except Exception as error:
+            raise ValueError(
+                f"checkpoint {self.path} is corrupt or unreadable ({type(error).__name__}: "
+                f"{error}); move it away to start a fresh run"
+            ) from error
+        for group, variables in groups.items():
+            for variable, value in zip(variables, values[group], strict=True):
+                variable.assign(value)
+        return int(meta["epoch"])
+
+
+class StopAfterEpoch(keras.callbacks.Callback):
+    """Stop training after ``epochs`` epochs in total, as an interruption would."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 >= self.epochs:
+            self.model.stop_training = True
+
+
+# -- Progress -------------------------------------------------------------------------
+
+
+def _in_notebook() -> bool:
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    ipython = shell.get_ipython()
+    return ipython is not None and "IPKernelApp" in ipython.config
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """One progress line for the whole run, updated in place.
+
+    In a notebook the line is a display that is updated in place (so the saved
+    notebook, and the rendered book, keep only its final state); in a terminal
+    it is a ``tqdm`` bar. It shows epochs and steps done, elapsed and remaining
+    time, and the last epoch's losses and discriminator outputs.
+
+    Args:
+        interval: Seconds between updates within an epoch.
+        show: Names from the logs to show after each epoch.
+    """
+
+    SHOW = ("d_loss", "g_loss", "d_real", "d_fake")
+
+    def __init__(self, *, interval: float = 0.5, show: tuple[str, ...] = SHOW):
+        super().__init__()
+        self.interval = interval
+        self.show = show
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self._last = 0.0
+        self._epochs = self.params.get("epochs", 1)
+        self._steps = self.params.get("steps") or 0
+        self._epoch = 0
+        self._first_epoch = None
+        self._summary = ""
+        self._handle = None
+        self._bar = None
+        if _in_notebook():
+            from IPython.display import display
+
+            self._handle = display({"text/plain": "starting..."}, raw=True, display_id=True)
+        else:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self._epochs, unit="epoch", dynamic_ncols=True)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        if self._first_epoch is None:
+            self._first_epoch = epoch
+            if self._bar is not None:
+                self._bar.update(epoch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        if self._handle is not None and now - self._last >= self.interval:
+            self._last = now
+            self._render(self._epoch + (batch + 1) / max(self._steps, 1))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self._summary = "  ".join(f"{k} {float(logs[k]):.3f}" for k in self.show if k in logs)
+        if self._bar is not None:
+            self._bar.set_postfix_str(self._summary, refresh=False)
+            self._bar.update(1)
+        self._render(epoch + 1)
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:
+            self._bar.close()
+        else:
+            self._render(self._epoch + 1, final=True)
+
+    def _render(self, progress: float, final: bool = False):
+        if self._handle is None:
+            return
+        elapsed = time.perf_counter() - self._start
+        done = progress - (self._first_epoch or 0)
+        remaining = (self._epochs - progress) * elapsed / done if done > 0 else float("nan")
+        width = 30
+        filled = round(width * progress / self._epochs)
+        bar = "#" * filled + "." * (width - filled)
+        eta = "" if final or math.isnan(remaining) else f", ~{remaining:.0f}s left"
+        text = (
+            f"epoch {min(int(progress), self._epochs)}/{self._epochs} [{bar}] "
+            f"{elapsed:.0f}s{eta}" + (f"  |  {self._summary}" if self._summary else "")
+        )
+        self._handle.update({"text/plain": text}, raw=True)

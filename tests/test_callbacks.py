@@ -1,0 +1,104 @@
+"""Run folders: grids, GIF, history, checkpoints and resume."""
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+import ganutils.callbacks as callbacks
+import ganutils.data as data
+import ganutils.train as train
+
+TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 16, "batch_size": 32, "grid_size": 4}
+
+
+@pytest.fixture(scope="module")
+def images(mnist_subset):
+    return data.scale_images(mnist_subset.images[:96])  # 3 steps per epoch
+
+
+def _run(out, images, epochs, **kwargs):
+    config = train.TrainConfig(**TINY, epochs=epochs)
+    return train.train_mnist(config, out, images=images, progress=False, **kwargs)
+
+
+def test_run_folder_holds_grids_gif_history_and_checkpoint(tmp_path, images):
+    _, history = _run(tmp_path, images, 3)
+    assert history["epoch"] == [1, 2, 3]
+    pngs = sorted((tmp_path / "samples").glob("epoch_*.png"))
+    assert [p.name for p in pngs] == ["epoch_001.png", "epoch_002.png", "epoch_003.png"]
+    gif = iio.imread(tmp_path / "training.gif", index=None)
+    assert gif.shape[0] == 3  # one frame per epoch
+    assert iio.immeta(tmp_path / "training.gif")["loop"] == 0  # loops forever
+    steps = callbacks.read_steps(tmp_path)
+    assert (
+        steps["step"].tolist() == list(range(1, 10))
+        and steps["epoch"].tolist() == [1] * 3 + [2] * 3 + [3] * 3
+    )
+    # The per-step values recovered from Keras' running means average to the epoch value.
+    for epoch in (1, 2, 3):
+        mean = steps["g_loss"][steps["epoch"] == epoch].mean()
+        assert mean == pytest.approx(history["g_loss"][epoch - 1], rel=1e-4)
+    assert np.load(tmp_path / "history" / "d_loss.npy").shape == (3,)
+    csv = (tmp_path / "history.csv").read_text().splitlines()
+    assert csv[0].startswith("epoch,") and len(csv) == 4
+    assert (tmp_path / callbacks.CHECKPOINT_FILE).exists()
+
+
+def test_interrupted_run_resumes_where_it_stopped(tmp_path, images):
+    whole = tmp_path / "whole"
+    _, full = _run(whole, images, 4)
+    broken = tmp_path / "broken"
+    _, partial = _run(broken, images, 4, stop_after_epoch=2)
+    assert partial["epoch"] == [1, 2]
+    saved = np.load(broken / callbacks.CHECKPOINT_FILE)
+    gan, resumed = _run(broken, images, 4)
+    assert resumed["epoch"] == [1, 2, 3, 4]  # epochs 3 and 4 ran, 1 and 2 were kept
+    assert resumed["d_loss"][:2] == partial["d_loss"]
+    assert len(resumed["d_loss"]) == len(full["d_loss"])
+    assert len(callbacks.read_steps(broken)["step"]) == len(callbacks.read_steps(whole)["step"])
+    assert iio.imread(broken / "training.gif", index=None).shape[0] == 4
+    assert int(gan.g_optimizer.iterations.numpy()) == 4 * 3  # the optimizer state carried on
+    assert "meta" in saved.files
+
+
+def test_restore_loads_the_exact_weights(tmp_path, images):
+    gan, _ = _run(tmp_path, images, 1)
+    config = train.TrainConfig(**TINY, epochs=1)
+    fresh = train.build_gan(config)
+    checkpoint = callbacks.Checkpoint(tmp_path, config=config.to_dict())
+    assert checkpoint.restore(fresh) == 1
+    for a, b in zip(gan.generator.variables, fresh.generator.variables, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for a, b in zip(gan.d_optimizer.variables, fresh.d_optimizer.variables, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(
+        gan.seed_generator.state.numpy(), fresh.seed_generator.state.numpy()
+    )
+
+
+def test_corrupt_checkpoint_is_a_clear_error_not_a_fresh_start(tmp_path, images):
+    _run(tmp_path, images, 1)
+    (tmp_path / callbacks.CHECKPOINT_FILE).write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="corrupt or unreadable"):
+        _run(tmp_path, images, 2)
+
+
+def test_checkpoint_of_another_configuration_is_refused(tmp_path, images):
+    _run(tmp_path, images, 1)
+    config = train.TrainConfig(**{**TINY, "g_filters": 16}, epochs=2)
+    with pytest.raises(ValueError, match="g_filters: saved 8, now 16"):
+        train.train_mnist(config, tmp_path, images=images, progress=False)
+
+
+def test_checkpoint_of_other_models_is_refused(tmp_path, images):
+    _run(tmp_path, images, 1)
+    other = train.build_gan(train.TrainConfig(**{**TINY, "g_filters": 16}))
+    checkpoint = callbacks.Checkpoint(tmp_path, config=train.TrainConfig(**TINY).to_dict())
+    with pytest.raises(ValueError, match="does not match the models"):
+        checkpoint.restore(other)
+
+
+def test_finished_run_can_be_extended(tmp_path, images):
+    _run(tmp_path, images, 2)
+    _, history = _run(tmp_path, images, 3)
+    assert history["epoch"] == [1, 2, 3]

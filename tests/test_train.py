@@ -1,0 +1,133 @@
+"""The GAN engine: one step, the tricks in graph, and the option checks."""
+
+import numpy as np
+import pytest
+
+import ganutils.data as data
+import ganutils.train as train
+
+TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 16, "batch_size": 32, "grid_size": 4}
+
+
+@pytest.fixture(scope="module")
+def real_batch(mnist_subset):
+    return data.scale_images(mnist_subset.images[:32])
+
+
+def _weights(model):
+    return [w.numpy() for w in model.trainable_weights]
+
+
+def _changed(before, after):
+    return [not np.array_equal(b, a) for b, a in zip(before, after, strict=True)]
+
+
+@pytest.mark.parametrize("d_updates", train.D_UPDATES)
+def test_one_step_gives_finite_losses_and_moves_both_models(real_batch, d_updates):
+    gan = train.build_gan(train.TrainConfig(**TINY, d_updates=d_updates))
+    g_before, d_before = _weights(gan.generator), _weights(gan.discriminator)
+    logs = gan.train_step(real_batch)
+    values = {name: float(value) for name, value in logs.items()}
+    assert set(values) >= {"d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake"}
+    assert all(np.isfinite(v) for v in values.values()), values
+    assert values["d_loss"] == pytest.approx(values["d_loss_real"] + values["d_loss_fake"], 1e-5)
+    assert 0 < values["d_real"] < 1 and 0 < values["d_fake"] < 1
+    assert values["d_grad_norm"] > 0 and values["g_grad_norm"] > 0
+    assert all(_changed(g_before, _weights(gan.generator)))
+    assert all(_changed(d_before, _weights(gan.discriminator)))
+
+
+def test_generator_update_leaves_discriminator_weights_untouched():
+    gan = train.build_gan(train.TrainConfig(**TINY))
+    d_before, g_before = _weights(gan.discriminator), _weights(gan.generator)
+    d_iterations = int(gan.d_optimizer.iterations.numpy())
+    gan._generator_step(32)
+    assert not any(_changed(d_before, _weights(gan.discriminator)))
+    assert int(gan.d_optimizer.iterations.numpy()) == d_iterations
+    assert any(_changed(g_before, _weights(gan.generator)))
+
+
+def test_alternating_updates_step_the_discriminator_twice(real_batch):
+    gan = train.build_gan(train.TrainConfig(**TINY, d_updates="alternating", d_steps=2))
+    gan.train_step(real_batch)
+    assert int(gan.d_optimizer.iterations.numpy()) == 4  # 2 D steps x (real, fake)
+    assert int(gan.g_optimizer.iterations.numpy()) == 1
+
+
+def test_minimax_generator_loss_is_negative_cross_entropy(real_batch):
+    gan = train.build_gan(train.TrainConfig(**TINY, generator_loss="minimax"))
+    logs = gan.train_step(real_batch)
+    # log(1 - D(G(z))) < 0 and is minimised: its value is negative.
+    assert float(logs["g_loss"]) < 0
+
+
+@pytest.mark.parametrize("noise", [0.05, 0.25, 0.5])
+def test_label_noise_flips_exactly_the_stated_share(noise):
+    import tensorflow as tf
+
+    gan = train.build_gan(train.TrainConfig(**TINY, label_noise=noise))
+    for hard in (tf.ones((200, 1)), tf.zeros((200, 1))):
+        flipped = gan._flip(hard).numpy()
+        assert set(np.unique(flipped)) <= {0.0, 1.0}
+        assert int(np.sum(flipped != hard.numpy())) == round(noise * 200)
+
+
+def test_two_sided_smoothing_keeps_targets_in_their_ranges():
+    gan = train.build_gan(train.TrainConfig(**TINY, label_smoothing="two_sided"))
+    real, fake = (t.numpy() for t in gan._d_targets(1000))
+    assert 0.7 <= real.min() < 0.75 and 1.15 < real.max() <= 1.2
+    assert 0.0 <= fake.min() < 0.05 and 0.25 < fake.max() <= 0.3
+
+
+def test_one_sided_smoothing_only_touches_real_targets():
+    gan = train.build_gan(train.TrainConfig(**TINY, label_smoothing="one_sided"))
+    real, fake = (t.numpy() for t in gan._d_targets(100))
+    np.testing.assert_allclose(real, 0.9)
+    np.testing.assert_array_equal(fake, 0.0)
+
+
+def test_latent_distributions():
+    gan = train.build_gan(train.TrainConfig(**{**TINY, "latent_dim": 64}))
+    z = gan.sample_latent(2000).numpy()
+    assert z.shape == (2000, 64)
+    assert abs(z.mean()) < 0.02 and abs(z.std() - 1) < 0.02
+    gan = train.build_gan(train.TrainConfig(**TINY, latent_distribution="uniform"))
+    z = gan.sample_latent(2000).numpy()
+    assert -1 <= z.min() and z.max() <= 1 and abs(z.std() - 1 / np.sqrt(3)) < 0.02
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("d_updates", "both"),
+        ("label_smoothing", "always"),
+        ("label_noise", 1.5),
+        ("generator_loss", "hinge"),
+        ("d_steps", 0),
+        ("latent_dim", 0),
+        ("latent_distribution", "cauchy"),
+        ("batch_size", 0),
+        ("learning_rate", -1.0),
+        ("beta_1", 1.0),
+        ("max_digits", 0),
+    ],
+)
+def test_bad_options_name_the_argument(field, value):
+    with pytest.raises(ValueError, match=field):
+        train.TrainConfig(**{**TINY, field: value})
+
+
+def test_config_for_profile_takes_the_profile_scale():
+    config = train.TrainConfig.for_profile("smoke")
+    assert config.max_digits == 512 and config.epochs == 2
+    assert train.TrainConfig.for_profile("smoke", epochs=5).epochs == 5
+
+
+def test_make_dataset_batches_and_rejects_unscaled_images(mnist_subset):
+    images = data.scale_images(mnist_subset.images[:100])
+    batches = list(train.make_dataset(images, batch_size=32))
+    assert [b.shape[0] for b in batches] == [32, 32, 32]  # the partial batch is dropped
+    with pytest.raises(ValueError, match="scale_images"):
+        train.make_dataset(mnist_subset.images[:100], batch_size=32)
+    with pytest.raises(ValueError, match="batch_size"):
+        train.make_dataset(images, batch_size=128)
