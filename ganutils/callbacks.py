@@ -34,6 +34,7 @@ __all__ = [
     "Checkpoint",
     "LossHistory",
     "ProgressBar",
+    "QualityCheck",
     "SampleGrid",
     "StopAfterEpoch",
     "TrainingGif",
@@ -104,7 +105,7 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         import imageio.v3 as iio
 
-        images = self.model.generator(self.latents, training=False)
+        images = self.model.sampler(self.latents, training=False)
         frame = _labelled_frame(np.asarray(images), f"epoch {epoch + 1}", ncols=self.ncols)
         path = self.path_for(self.out_dir, epoch + 1)
         _atomic_write(
@@ -268,13 +269,16 @@ class LossHistory(keras.callbacks.Callback):
 
 def _state_variables(gan) -> dict[str, list]:
     """Every variable a resumed run needs, grouped and in a stable order."""
-    return {
+    groups = {
         "generator": list(gan.generator.variables),
         "discriminator": list(gan.discriminator.variables),
         "g_optimizer": list(gan.g_optimizer.variables),
         "d_optimizer": list(gan.d_optimizer.variables),
         "random": [gan.seed_generator.state],
     }
+    if gan.ema_generator is not None:
+        groups["ema_generator"] = [*gan.ema_generator.variables, gan.ema_updates]
+    return groups
 
 
 class Checkpoint(keras.callbacks.Callback):
@@ -385,6 +389,76 @@ class Checkpoint(keras.callbacks.Callback):
             for variable, value in zip(variables, values[group], strict=True):
                 variable.assign(value)
         return int(meta["epoch"])
+
+
+class QualityCheck(keras.callbacks.Callback):
+    """Score the generator every ``every`` epochs and add the scores to the history.
+
+    Generates ``sample_size`` digits from a fixed latent batch, scores them with
+    a :class:`ganutils.metrics.MnistScorer` and adds to the epoch's logs (and
+    so to :class:`LossHistory`, which must come after this callback):
+    ``fd`` (MNIST FD), ``classes_covered``, ``class_kl``, ``classifier_score``,
+    ``good`` (1.0 when :func:`ganutils.metrics.is_good` holds against the
+    real-data floor) and ``train_seconds``, the wall time spent training so far
+    *excluding* the scoring itself, which is what "time to quality" counts.
+    Epochs that are not scored get no entries (NaN in the saved history).
+
+    Args:
+        scorer: The scorer; its ``real_floor()`` at the same sample size is
+            computed once here unless ``floor`` is given.
+        every: Score every this many epochs (and always after the last).
+        sample_size: Generated digits per check (compare FDs at equal size).
+        seed: Seed of the fixed latent batch.
+        floor: A precomputed real-data floor (:class:`ganutils.metrics.MnistScore`).
+    """
+
+    def __init__(
+        self, scorer, *, every: int = 1, sample_size: int = 1000, seed: int = 0, floor=None
+    ):
+        super().__init__()
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive integer; got {every!r}")
+        self.scorer = scorer
+        self.every = every
+        self.sample_size = sample_size
+        self.seed = seed
+        self.floor = floor if floor is not None else scorer.real_floor(sample_size=sample_size)
+        self._latents = None
+        self.train_seconds = 0.0
+
+    def resume_from(self, history: dict) -> None:
+        """Carry on counting ``train_seconds`` from a resumed run's history."""
+        seconds = [s for s in history.get("train_seconds", []) if not math.isnan(s)]
+        self.train_seconds = seconds[-1] if seconds else 0.0
+
+    def on_train_begin(self, logs=None):
+        self._latents = None
+        self._since = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        from . import metrics
+
+        self.train_seconds += time.perf_counter() - self._since
+        last = epoch + 1 >= self.params.get("epochs", epoch + 1)
+        if logs is not None and ((epoch + 1) % self.every == 0 or last):
+            if self._latents is None:
+                rng = np.random.default_rng(self.seed)
+                shape = (self.sample_size, self.model.latent_dim)
+                if getattr(self.model, "latent_distribution", "gaussian") == "uniform":
+                    self._latents = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+                else:
+                    self._latents = rng.standard_normal(shape, dtype=np.float32)
+            images = np.asarray(self.model.sampler.predict(self._latents, verbose=0))
+            score = self.scorer.score(images)
+            logs.update(
+                fd=score.fd,
+                classes_covered=float(score.classes_covered),
+                class_kl=score.class_kl,
+                classifier_score=score.classifier_score,
+                good=float(metrics.is_good(score, self.floor)),
+                train_seconds=self.train_seconds,
+            )
+        self._since = time.perf_counter()
 
 
 class StopAfterEpoch(keras.callbacks.Callback):

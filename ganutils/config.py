@@ -211,4 +211,22 @@ def setup(seed: int = 42, *, profile: str | None = None) -> Profile:
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     chosen = get_profile(profile)
     seed_everything(seed)
+    _inline_figures()
     return chosen
+
+
+def _inline_figures() -> None:
+    """In a notebook, show returned Matplotlib figures as images.
+
+    ``ganutils.viz`` returns ``Figure`` objects without touching pyplot. IPython
+    renders them as PNG only once the inline backend is active, which recent
+    IPython versions no longer switch on by themselves; without it a figure
+    shows as the text ``<Figure size ...>``.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and "IPKernelApp" in getattr(shell, "config", {}):
+        shell.run_line_magic("matplotlib", "inline")

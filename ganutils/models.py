@@ -206,6 +206,7 @@ def build_generator(
     latent_dim: int = 100,
     *,
     filters: int = 64,
+    kernel_size: int = 4,
     batch_norm: bool = True,
     activation: str = "leaky_relu",
     upsample: str = "transposed",
@@ -224,6 +225,7 @@ def build_generator(
     Args:
         latent_dim: Length of the latent vector z.
         filters: Channels at 7 x 7 (halved at 14 x 14).
+        kernel_size: Kernel size of the transposed convolutions.
         batch_norm: Batch normalisation after the dense layer and the up-block
             (never on the output layer, as in DCGAN).
         activation: Hidden activation, ``"leaky_relu"`` or ``"relu"``.
@@ -255,6 +257,7 @@ def build_generator(
     x = layers.Reshape((7, 7, filters))(x)
     x = up_block(
         filters // 2,
+        kernel_size=kernel_size,
         batch_norm=batch_norm,
         activation=activation,
         dropout=dropout,
@@ -265,6 +268,7 @@ def build_generator(
     )(x)
     x = up_block(
         1,
+        kernel_size=kernel_size,
         batch_norm=False,
         activation=None,
         upsample=upsample,
@@ -279,6 +283,7 @@ def build_generator(
 def build_discriminator(
     *,
     filters: int = 64,
+    kernel_size: int = 4,
     batch_norm: bool = True,
     activation: str = "leaky_relu",
     downsample: str = "strided",
@@ -295,6 +300,7 @@ def build_discriminator(
 
     Args:
         filters: Channels at 7 x 7 (halved at 14 x 14).
+        kernel_size: Kernel size of the convolutions.
         batch_norm: Batch normalisation in the second block.
         activation: ``"leaky_relu"`` or ``"relu"``.
         downsample: ``"strided"`` or ``"maxpool"`` (see :func:`down_block`).
@@ -315,6 +321,7 @@ def build_discriminator(
     image = keras.Input(image_shape, name="image")
     x = down_block(
         filters // 2,
+        kernel_size=kernel_size,
         batch_norm=False,
         activation=activation,
         dropout=dropout,
@@ -325,6 +332,7 @@ def build_discriminator(
     )(image)
     x = down_block(
         filters,
+        kernel_size=kernel_size,
         batch_norm=batch_norm,
         activation=activation,
         dropout=dropout,

@@ -88,6 +88,11 @@ class GAN(keras.Model):
             or ``"minimax"`` (minimise log(1 - D(G(z))), Goodfellow et al. 2014).
         d_steps: Discriminator updates per generator update (same real batch,
             fresh latents each time).
+        ema_decay: Keep an exponential moving average of the generator's
+            weights with this decay (e.g. 0.99) in ``ema_generator`` and draw
+            samples from it (:attr:`sampler`); ``None`` keeps none. Averaging
+            the generator over recent steps smooths out the oscillation of
+            the game (Yazici et al. 2019).
         simultaneous: Compute both updates from one forward pass (one batch of
             fakes, two gradient tapes), as the TensorFlow DCGAN tutorial does:
             about a third less compute per step, but the generator's gradient
@@ -110,6 +115,7 @@ class GAN(keras.Model):
         generator_loss: str = "non_saturating",
         d_steps: int = 1,
         simultaneous: bool = False,
+        ema_decay: float | None = None,
         seed: int | None = None,
         **kwargs,
     ):
@@ -139,6 +145,14 @@ class GAN(keras.Model):
         self.generator_loss = generator_loss
         self.d_steps = int(d_steps)
         self.simultaneous = bool(simultaneous)
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ValueError(f"ema_decay must lie in (0, 1) or be None; got {ema_decay!r}")
+        self.ema_decay = ema_decay
+        self.ema_generator = None
+        if ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_updates = keras.Variable(0, dtype="int64", trainable=False, name="ema_updates")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
         names = (
@@ -171,6 +185,21 @@ class GAN(keras.Model):
         """Generate images from latents: ``(n, latent_dim)`` -> images."""
         return self.generator(latents, training=training)
 
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator to draw samples from: the moving average when ``ema_decay`` is set."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def _update_ema(self):
+        """``ema = d * ema + (1 - d) * weights``, with ``d`` warmed up as ``(1 + t) / (10 + t)``."""
+        self.ema_updates.assign_add(1)
+        steps = tf.cast(self.ema_updates, tf.float32)
+        decay = tf.minimum(self.ema_decay, (1.0 + steps) / (10.0 + steps))
+        for average, variable in zip(
+            self.ema_generator.variables, self.generator.variables, strict=True
+        ):
+            average.assign(decay * average + (1.0 - decay) * variable)
+
     def get_config(self):
         return {
             "latent_dim": self.latent_dim,
@@ -181,6 +210,7 @@ class GAN(keras.Model):
             "generator_loss": self.generator_loss,
             "d_steps": self.d_steps,
             "simultaneous": self.simultaneous,
+            "ema_decay": self.ema_decay,
             "seed": self.seed,
         }
 
@@ -329,6 +359,8 @@ class GAN(keras.Model):
                     real_images
                 )
             g_loss, g_norm = self._generator_step(n)
+        if self.ema_generator is not None:
+            self._update_ema()
         values = {
             "d_loss": loss_real + loss_fake,
             "d_loss_real": loss_real,
@@ -393,9 +425,11 @@ class TrainConfig:
     latent_dim: int = 100
     g_filters: int = 64
     d_filters: int = 64
+    kernel_size: int = 4
     learning_rate: float = 2e-4
     d_learning_rate: float | None = None
     beta_1: float = 0.5
+    lr_decay: float | None = None
     latent_distribution: str = "gaussian"
     d_updates: str = "separate"
     label_smoothing: str = "one_sided"
@@ -403,12 +437,13 @@ class TrainConfig:
     generator_loss: str = "non_saturating"
     d_steps: int = 1
     simultaneous: bool = False
+    ema_decay: float | None = None
     batch_norm: bool = True
     seed: int = 42
     grid_size: int = 64
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "g_filters", "d_filters", "grid_size"):
+        for name in ("epochs", "batch_size", "g_filters", "d_filters", "kernel_size", "grid_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}")
@@ -422,6 +457,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive; got {value!r}")
+        if self.lr_decay is not None and not 0.0 <= self.lr_decay <= 1.0:
+            raise ValueError(f"lr_decay must lie in [0, 1] or be None; got {self.lr_decay!r}")
         if not 0.0 <= self.beta_1 < 1.0:
             raise ValueError(f"beta_1 must lie in [0, 1); got {self.beta_1!r}")
         _check_options(
@@ -452,16 +489,27 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def build_gan(config: TrainConfig) -> GAN:
-    """Build and compile the book's GAN (models, optimizers) from a config."""
+def build_gan(config: TrainConfig, *, steps_per_epoch: int | None = None) -> GAN:
+    """Build and compile the book's GAN (models, optimizers) from a config.
+
+    Args:
+        config: The run's configuration.
+        steps_per_epoch: Batches per epoch; needed for ``config.lr_decay`` (the
+            schedule spans ``config.epochs`` epochs). Without it the learning
+            rates stay constant.
+    """
     generator = _models.build_generator(
         config.latent_dim,
         filters=config.g_filters,
+        kernel_size=config.kernel_size,
         batch_norm=config.batch_norm,
         seed=config.seed,
     )
     discriminator = _models.build_discriminator(
-        filters=config.d_filters, batch_norm=config.batch_norm, seed=config.seed + 100
+        filters=config.d_filters,
+        kernel_size=config.kernel_size,
+        batch_norm=config.batch_norm,
+        seed=config.seed + 100,
     )
     gan = GAN(
         generator,
@@ -474,13 +522,26 @@ def build_gan(config: TrainConfig) -> GAN:
         generator_loss=config.generator_loss,
         d_steps=config.d_steps,
         simultaneous=config.simultaneous,
+        ema_decay=config.ema_decay,
         seed=config.seed,
     )
+
+    def rate(initial):
+        if config.lr_decay is None or steps_per_epoch is None:
+            return initial
+        # Cosine decay from the initial rate to lr_decay times it over the run.
+        return keras.optimizers.schedules.CosineDecay(
+            initial, decay_steps=config.epochs * steps_per_epoch, alpha=config.lr_decay
+        )
+
     gan.compile(
         d_optimizer=keras.optimizers.Adam(
-            learning_rate=config.d_learning_rate or config.learning_rate, beta_1=config.beta_1
+            learning_rate=rate(config.d_learning_rate or config.learning_rate),
+            beta_1=config.beta_1,
         ),
-        g_optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate, beta_1=config.beta_1),
+        g_optimizer=keras.optimizers.Adam(
+            learning_rate=rate(config.learning_rate), beta_1=config.beta_1
+        ),
     )
     return gan
 
@@ -568,7 +629,7 @@ def train_mnist(
     if images is None:
         images = _data.scale_images(_data.load_mnist(limit=config.max_digits).images)
     _config.seed_everything(config.seed)
-    gan = build_gan(config)
+    gan = build_gan(config, steps_per_epoch=len(images) // config.batch_size)
     dataset = make_dataset(images, batch_size=config.batch_size, seed=config.seed)
 
     callbacks: list = []
@@ -578,6 +639,11 @@ def train_mnist(
         out.mkdir(parents=True, exist_ok=True)
         checkpoint = _callbacks.Checkpoint(out, config=config.to_dict())
         initial_epoch = checkpoint.restore(gan)
+        if initial_epoch:
+            previous = _callbacks.read_history(out)
+            for callback in extra_callbacks or []:
+                if isinstance(callback, _callbacks.QualityCheck):
+                    callback.resume_from(previous)
         callbacks += [
             _callbacks.SampleGrid(out / "samples", fixed_latents(config)),
             *(extra_callbacks or []),  # before LossHistory, so their logs are recorded

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["grid_array", "plot_image_grid", "plot_losses"]
+__all__ = ["grid_array", "plot_image_grid", "plot_losses", "plot_quality"]
 
 
 def _as_pixels(images: np.ndarray) -> np.ndarray:
@@ -171,6 +171,67 @@ def plot_losses(
         axis.set_xlabel(x if x in history else "index")
         axis.grid(True, alpha=0.3)
         axis.legend(loc="upper right")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_quality(
+    history: Mapping[str, Sequence[float]],
+    *,
+    floor_fd: float | None = None,
+    good_ratio: float | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Losses beside the quality metrics, per epoch: what the losses miss.
+
+    Three panels sharing the epoch axis: the discriminator's and generator's
+    mean losses, the MNIST FD (log scale, with the real-data floor and the
+    "good" threshold when given), and the digit classes covered (out of 10).
+    Epochs without a score (NaN) are skipped.
+
+    Args:
+        history: Per-epoch history with ``epoch``, ``d_loss``, ``g_loss``,
+            ``fd`` and ``classes_covered`` (as written by
+            :class:`ganutils.callbacks.QualityCheck` and ``LossHistory``).
+        floor_fd: The real-data floor FD, drawn as a dashed line.
+        good_ratio: Draw the threshold ``good_ratio * floor_fd`` too.
+        title: Figure title.
+
+    Raises:
+        ValueError: A required series is missing.
+    """
+    required = ("epoch", "d_loss", "g_loss", "fd", "classes_covered")
+    missing = [name for name in required if name not in history]
+    if missing:
+        raise ValueError(f"history lacks {missing}; train with a QualityCheck callback")
+    epochs = np.asarray(history["epoch"], dtype=float)
+    fd = np.asarray(history["fd"], dtype=float)
+    classes = np.asarray(history["classes_covered"], dtype=float)
+    scored = ~np.isnan(fd)
+    figure = Figure(figsize=(12, 3.4))
+    loss_axis, fd_axis, class_axis = figure.subplots(1, 3, sharex=True)
+    loss_axis.plot(epochs, history["d_loss"], marker=".", label="discriminator")
+    loss_axis.plot(epochs, history["g_loss"], marker=".", label="generator")
+    loss_axis.set_title("mean loss per epoch")
+    loss_axis.legend(loc="best")
+    fd_axis.plot(epochs[scored], fd[scored], marker="o", color="C2", label="generator")
+    fd_axis.set_yscale("log")
+    if floor_fd is not None:
+        fd_axis.axhline(floor_fd, color="gray", linestyle="--", label="real-data floor")
+        if good_ratio is not None:
+            fd_axis.axhline(
+                good_ratio * floor_fd, color="C3", linestyle=":", label=f"{good_ratio:g}x floor"
+            )
+    fd_axis.set_title("MNIST FD (lower is better)")
+    fd_axis.legend(loc="best")
+    class_axis.plot(epochs[scored], classes[scored], marker="o", color="C4")
+    class_axis.set_ylim(-0.5, 10.5)
+    class_axis.set_title("digit classes covered")
+    for axis in (loss_axis, fd_axis, class_axis):
+        axis.set_xlabel("epoch")
+        axis.grid(True, alpha=0.3)
     if title:
         figure.suptitle(title)
     figure.tight_layout()

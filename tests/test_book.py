@@ -101,3 +101,10 @@ def test_readme_opens_with_the_two_commands_and_links_the_repository():
     assert "_build/html/index.html" in readme
     repo = _config()["repository"]["url"].removeprefix("https://github.com/")
     assert f"colab.research.google.com/github/{repo}/blob/main/notebooks/" in readme
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_readme_opens_every_notebook_in_colab(path):
+    repo = _config()["repository"]["url"].removeprefix("https://github.com/")
+    link = f"colab.research.google.com/github/{repo}/blob/main/notebooks/{path.name}"
+    assert link in (ROOT / "README.md").read_text()

@@ -16,8 +16,8 @@ def images(mnist_subset):
     return data.scale_images(mnist_subset.images[:96])  # 3 steps per epoch
 
 
-def _run(out, images, epochs, **kwargs):
-    config = train.TrainConfig(**TINY, epochs=epochs)
+def _run(out, images, epochs, config=None, **kwargs):
+    config = train.TrainConfig(**{**TINY, **(config or {})}, epochs=epochs)
     return train.train_mnist(config, out, images=images, progress=False, **kwargs)
 
 
@@ -102,3 +102,54 @@ def test_finished_run_can_be_extended(tmp_path, images):
     _run(tmp_path, images, 2)
     _, history = _run(tmp_path, images, 3)
     assert history["epoch"] == [1, 2, 3]
+
+
+class _PixelScorer:
+    """A stand-in scorer with the MnistScorer interface: 'FD' is the mean pixel."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def _score(self, images, fd):
+        from ganutils.metrics import MnistScore
+
+        return MnistScore(
+            fd=fd,
+            classes_covered=10,
+            class_kl=0.0,
+            classifier_score=10.0,
+            sample_size=len(images),
+            class_counts=(len(images) // 10,) * 10,
+        )
+
+    def score(self, images):
+        self.calls += 1
+        assert images.shape[1:] == (28, 28, 1) and -1 <= images.min() <= images.max() <= 1
+        return self._score(images, float(np.abs(images).mean()) + 1.0)
+
+    def real_floor(self, *, sample_size):
+        return self._score(np.zeros((sample_size, 28, 28, 1), np.float32), 1.0)
+
+
+def test_quality_check_adds_scores_to_the_history(tmp_path, images):
+    scorer = _PixelScorer()
+    check = callbacks.QualityCheck(scorer, every=2, sample_size=50)
+    _, history = _run(tmp_path, images, 5, extra_callbacks=[check])
+    assert scorer.calls == 3  # epochs 2 and 4, and always the last
+    scored = [not np.isnan(v) for v in history["fd"]]
+    assert scored == [False, True, False, True, True]
+    seconds = [s for s in history["train_seconds"] if not np.isnan(s)]
+    assert seconds == sorted(seconds) and seconds[0] > 0
+    assert all(g in (0.0, 1.0) for g in history["good"] if not np.isnan(g))
+    with pytest.raises(ValueError, match="every"):
+        callbacks.QualityCheck(scorer, every=0)
+
+
+def test_checkpoint_carries_the_generator_average(tmp_path, images):
+    ema = {"ema_decay": 0.9}
+    _run(tmp_path, images, 3, config=ema, stop_after_epoch=1)
+    gan, history = _run(tmp_path, images, 3, config=ema)
+    assert history["epoch"] == [1, 2, 3]
+    assert int(gan.ema_updates.numpy()) == 9  # 3 steps per epoch, counted across the resume
+    meta = callbacks.Checkpoint(tmp_path).read_meta()
+    assert "ema_generator" in meta["signature"]

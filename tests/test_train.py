@@ -131,3 +131,50 @@ def test_make_dataset_batches_and_rejects_unscaled_images(mnist_subset):
         train.make_dataset(mnist_subset.images[:100], batch_size=32)
     with pytest.raises(ValueError, match="batch_size"):
         train.make_dataset(images, batch_size=128)
+
+
+def test_simultaneous_step_updates_each_network_once(real_batch):
+    gan = train.build_gan(train.TrainConfig(**TINY, simultaneous=True))
+    g_before, d_before = _weights(gan.generator), _weights(gan.discriminator)
+    logs = gan.train_step(real_batch)
+    assert np.isfinite(float(logs["g_loss"])) and np.isfinite(float(logs["d_loss"]))
+    assert int(gan.d_optimizer.iterations.numpy()) == 1
+    assert int(gan.g_optimizer.iterations.numpy()) == 1
+    assert all(_changed(g_before, _weights(gan.generator)))
+    assert all(_changed(d_before, _weights(gan.discriminator)))
+    with pytest.raises(ValueError, match="simultaneous"):
+        train.build_gan(train.TrainConfig(**TINY, simultaneous=True, d_steps=2))
+
+
+def test_ema_generator_averages_the_generator_weights(real_batch):
+    gan = train.build_gan(train.TrainConfig(**TINY, ema_decay=0.9))
+    start = _weights(gan.ema_generator)
+    np.testing.assert_array_equal(start[0], _weights(gan.generator)[0])  # starts equal
+    for _ in range(3):
+        gan.train_step(real_batch)
+    kernel_start, kernel_g, kernel_ema = (
+        start[0],
+        gan.generator.trainable_weights[0].numpy(),
+        (gan.ema_generator.trainable_weights[0].numpy()),
+    )
+    # The average moved from the start towards the generator, but lags behind it.
+    assert 0 < np.abs(kernel_ema - kernel_start).max() < np.abs(kernel_g - kernel_start).max()
+    assert gan.sampler is gan.ema_generator
+    assert int(gan.ema_updates.numpy()) == 3
+    assert train.build_gan(train.TrainConfig(**TINY)).sampler.name == "generator"
+    with pytest.raises(ValueError, match="ema_decay"):
+        train.build_gan(train.TrainConfig(**TINY, ema_decay=1.0))
+
+
+def test_lr_decay_follows_a_cosine_to_the_final_ratio():
+    config = train.TrainConfig(**TINY, learning_rate=1e-3, lr_decay=0.1, epochs=2)
+    gan = train.build_gan(config, steps_per_epoch=5)
+    schedule = gan.g_optimizer.learning_rate  # evaluated at the current step
+    assert float(schedule) == pytest.approx(1e-3)
+    gan.g_optimizer.iterations.assign(10)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(1e-4)
+    gan.g_optimizer.iterations.assign(5)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.55e-3)
+    constant = train.build_gan(config)  # no steps_per_epoch: constant rates
+    constant.g_optimizer.iterations.assign(10)
+    assert float(constant.g_optimizer.learning_rate) == pytest.approx(1e-3)

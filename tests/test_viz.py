@@ -48,3 +48,30 @@ def test_grid_array_tiles_with_padding(mnist_subset):
     assert grid.shape == (3 * 30 + 2, 4 * 30 + 2)
     np.testing.assert_array_equal(grid[2:30, 32:60], mnist_subset.images[1])
     assert grid[:2].max() == 0  # the padding stays black
+
+
+def test_plot_losses_draws_raw_and_log1p_panels():
+    history = {"step": np.arange(1, 6), "d_loss": [4.0, 1.0, 0.5, 0.7, 0.6], "g_loss": [9.0] * 5}
+    figure = viz.plot_losses(history)
+    raw, log = figure.axes[:2]
+    np.testing.assert_allclose(raw.lines[0].get_ydata(), history["d_loss"])
+    np.testing.assert_allclose(log.lines[0].get_ydata(), np.log1p(history["d_loss"]))
+    np.testing.assert_array_equal(log.lines[1].get_xdata(), history["step"])
+    with pytest.raises(ValueError, match="not in history"):
+        viz.plot_losses(history, names=("fd",))
+
+
+def test_plot_quality_skips_unscored_epochs_and_draws_the_floor():
+    history = {
+        "epoch": [1, 2, 3],
+        "d_loss": [1.0, 1.1, 1.2],
+        "g_loss": [0.9, 0.8, 0.7],
+        "fd": [np.nan, 40.0, 20.0],
+        "classes_covered": [np.nan, 9.0, 10.0],
+    }
+    figure = viz.plot_quality(history, floor_fd=3.0, good_ratio=7.0)
+    fd_axis = figure.axes[1]
+    np.testing.assert_allclose(fd_axis.lines[0].get_ydata(), [40.0, 20.0])
+    assert [line.get_ydata()[0] for line in fd_axis.lines[1:]] == [3.0, 21.0]
+    with pytest.raises(ValueError, match="QualityCheck"):
+        viz.plot_quality({"epoch": [1]})
