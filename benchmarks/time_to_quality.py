@@ -44,16 +44,12 @@ from ganutils import metrics, train  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 from step_benchmark import tutorial_models  # noqa: E402
 
-HOLD = 2  # the target must keep holding at this many further checks
+HOLD = metrics.GOOD_HOLD
 
 
 def time_to_good(checks: list[dict]) -> float | None:
-    """Training seconds at the first check that is good and stays good ``HOLD`` more checks."""
-    for index, check in enumerate(checks):
-        window = checks[index : index + HOLD + 1]
-        if len(window) == HOLD + 1 and all(c["good"] for c in window):
-            return check["seconds"]
-    return None
+    """Training seconds until good and holding (``ganutils.metrics.time_to_good``)."""
+    return metrics.time_to_good([c["seconds"] for c in checks], [c["good"] for c in checks])
 
 
 def _check(scorer, floor, generator, latents, seconds, epoch):

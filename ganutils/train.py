@@ -414,9 +414,13 @@ class TrainConfig:
     """Everything that defines a training run of the book's MNIST DCGAN.
 
     The defaults are the book's recipe: the seven DCGAN practices and the
-    ganhacks tricks that earned their place, tuned to reach good digits on a
-    2-core CPU in about a minute. Every field is a plain value, so a config is
-    saved beside its checkpoints as JSON and compared on resume.
+    ganhacks tricks (Gaussian latent space, separate real and fake batches,
+    one-sided label smoothing, the non-saturating generator loss), with three
+    departures measured to reach good digits faster on a CPU with these small
+    models: a learning rate of 5e-3 instead of DCGAN's 2e-4, 5 x 5 kernels, and
+    an exponential moving average of the generator's weights (decay 0.99)
+    for sampling. Every field is a plain value, so a config is saved beside its
+    checkpoints as JSON and compared on resume.
     """
 
     epochs: int = 15
@@ -425,10 +429,11 @@ class TrainConfig:
     latent_dim: int = 100
     g_filters: int = 64
     d_filters: int = 64
-    kernel_size: int = 4
-    learning_rate: float = 2e-4
+    kernel_size: int = 5
+    learning_rate: float = 5e-3
     d_learning_rate: float | None = None
     beta_1: float = 0.5
+    beta_2: float = 0.999
     lr_decay: float | None = None
     latent_distribution: str = "gaussian"
     d_updates: str = "separate"
@@ -437,7 +442,7 @@ class TrainConfig:
     generator_loss: str = "non_saturating"
     d_steps: int = 1
     simultaneous: bool = False
-    ema_decay: float | None = None
+    ema_decay: float | None = 0.99
     batch_norm: bool = True
     seed: int = 42
     grid_size: int = 64
@@ -459,8 +464,9 @@ class TrainConfig:
                 raise ValueError(f"{name} must be positive; got {value!r}")
         if self.lr_decay is not None and not 0.0 <= self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay must lie in [0, 1] or be None; got {self.lr_decay!r}")
-        if not 0.0 <= self.beta_1 < 1.0:
-            raise ValueError(f"beta_1 must lie in [0, 1); got {self.beta_1!r}")
+        for name in ("beta_1", "beta_2"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must lie in [0, 1); got {getattr(self, name)!r}")
         _check_options(
             latent_dim=self.latent_dim,
             latent_distribution=self.latent_distribution,
@@ -538,9 +544,10 @@ def build_gan(config: TrainConfig, *, steps_per_epoch: int | None = None) -> GAN
         d_optimizer=keras.optimizers.Adam(
             learning_rate=rate(config.d_learning_rate or config.learning_rate),
             beta_1=config.beta_1,
+            beta_2=config.beta_2,
         ),
         g_optimizer=keras.optimizers.Adam(
-            learning_rate=rate(config.learning_rate), beta_1=config.beta_1
+            learning_rate=rate(config.learning_rate), beta_1=config.beta_1, beta_2=config.beta_2
         ),
     )
     return gan

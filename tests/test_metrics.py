@@ -440,3 +440,16 @@ def test_is_good_needs_a_close_fd_and_every_class(fd, covered, expected):
 def test_is_good_rejects_bad_arguments(result, floor, kwargs, match):
     with pytest.raises(ValueError, match=match):
         metrics.is_good(result, floor, **kwargs)
+
+
+def test_time_to_good_needs_the_target_to_hold():
+    seconds = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+    assert metrics.time_to_good(seconds, [0, 1, 0, 1, 1, 1]) == 40.0  # 20 s was a fluke
+    assert metrics.time_to_good(seconds, [0, 0, 0, 0, 1, 1]) is None  # not held long enough
+    assert metrics.time_to_good(seconds, [0, 0, 0, 0, 1, 1], hold=1) == 50.0
+    with_gaps = [np.nan, 20.0, np.nan, 40.0, 50.0, 60.0]  # unscored epochs are NaN
+    assert metrics.time_to_good(with_gaps, [np.nan, 1, np.nan, 1, 1, 0]) == 20.0
+    with pytest.raises(ValueError, match="equal length"):
+        metrics.time_to_good([1.0], [1, 1])
+    with pytest.raises(ValueError, match="hold"):
+        metrics.time_to_good(seconds, [1] * 6, hold=-1)
