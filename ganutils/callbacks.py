@@ -105,8 +105,11 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         import imageio.v3 as iio
 
-        images = self.model.sampler(self.latents, training=False)
-        frame = _labelled_frame(np.asarray(images), f"epoch {epoch + 1}", ncols=self.ncols)
+        images = np.asarray(self.model.sampler(self.latents, training=False))
+        label = f"epoch {epoch + 1}"
+        if not np.isfinite(images).all():  # keep the run (and its GIF) going; say so
+            images, label = np.nan_to_num(images, nan=-1.0).clip(-1, 1), label + " (non-finite)"
+        frame = _labelled_frame(images, label, ncols=self.ncols)
         path = self.path_for(self.out_dir, epoch + 1)
         _atomic_write(
             path, lambda stream: stream.write(iio.imwrite("<bytes>", frame, extension=".png"))
@@ -197,8 +200,9 @@ class LossHistory(keras.callbacks.Callback):
     back and cut to the epochs the checkpoint covers.
 
     Keras hands ``on_train_batch_end`` the running mean of each metric since
-    the epoch began; the step's own value is recovered exactly from two
-    consecutive means: ``x_k = k * mean_k - (k - 1) * mean_(k-1)``.
+    the epoch began; the step's own value is recovered from two consecutive
+    means, ``x_k = k * mean_k - (k - 1) * mean_(k-1)``, exact up to float32
+    round-off (which grows with k: about 1e-4 relative after 1,000 steps).
 
     Args:
         out_dir: The run folder.
@@ -208,16 +212,27 @@ class LossHistory(keras.callbacks.Callback):
     def __init__(self, out_dir, *, initial_epoch: int = 0):
         super().__init__()
         self.out_dir = Path(out_dir)
-        epochs = _read_arrays(self.out_dir / "history")
-        steps = _read_arrays(self.out_dir / "steps")
-        keep = (epochs["epoch"] <= initial_epoch) if "epoch" in epochs else None
-        self.epochs = {k: list(v[keep]) for k, v in epochs.items()} if keep is not None else {}
-        keep_steps = (steps["epoch"] <= initial_epoch) if "epoch" in steps else None
-        self.steps = (
-            {k: list(v[keep_steps]) for k, v in steps.items()} if keep_steps is not None else {}
-        )
+        self.epochs = self._kept(_read_arrays(self.out_dir / "history"), initial_epoch)
+        self.steps = self._kept(_read_arrays(self.out_dir / "steps"), initial_epoch)
         self._previous: dict[str, float] = {}
         self._epoch = initial_epoch
+
+    @staticmethod
+    def _kept(table: dict[str, np.ndarray], initial_epoch: int) -> dict[str, list]:
+        """The rows of epochs up to ``initial_epoch``, cutting every array on its own.
+
+        Arrays are saved one by one, so a run killed mid-save can leave some a
+        row longer than others; each is cut (or padded with NaN) to the rows
+        its ``epoch`` array assigns to finished epochs.
+        """
+        if "epoch" not in table:
+            return {}
+        count = int(np.sum(table["epoch"] <= initial_epoch))
+        kept = {}
+        for name, values in table.items():
+            values = list(values[:count])
+            kept[name] = values + [math.nan] * (count - len(values))
+        return kept
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch + 1
@@ -353,8 +368,11 @@ class Checkpoint(keras.callbacks.Callback):
                 f"checkpoint {self.path} has format {meta.get('format')!r}; "
                 f"this version reads format {_CHECKPOINT_FORMAT}"
             )
-        saved = {k: v for k, v in meta.get("config", {}).items() if k != "epochs"}
-        wanted = {k: v for k, v in self.config.items() if k != "epochs"}
+        # A finished run may be extended by more epochs, unless a learning-rate
+        # schedule spans the planned epochs (it would jump on resume).
+        free = set() if self.config.get("lr_decay") is not None else {"epochs"}
+        saved = {k: v for k, v in meta.get("config", {}).items() if k not in free}
+        wanted = {k: v for k, v in self.config.items() if k not in free}
         if saved != wanted:
             differs = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
             details = ", ".join(
@@ -399,9 +417,10 @@ class QualityCheck(keras.callbacks.Callback):
     so to :class:`LossHistory`, which must come after this callback):
     ``fd`` (MNIST FD), ``classes_covered``, ``class_kl``, ``classifier_score``,
     ``good`` (1.0 when :func:`ganutils.metrics.is_good` holds against the
-    real-data floor) and ``train_seconds``, the wall time spent training so far
-    *excluding* the scoring itself, which is what "time to quality" counts.
-    Epochs that are not scored get no entries (NaN in the saved history).
+    real-data floor). Every epoch also gets ``train_seconds``, the wall time
+    spent training so far *excluding* the scoring itself, which is what "time
+    to quality" counts. Epochs that are not scored get no scores (NaN in the
+    saved history). A generator whose output is not finite scores FD = inf.
 
     Args:
         scorer: The scorer; its ``real_floor()`` at the same sample size is
@@ -426,9 +445,14 @@ class QualityCheck(keras.callbacks.Callback):
         self._latents = None
         self.train_seconds = 0.0
 
-    def resume_from(self, history: dict) -> None:
-        """Carry on counting ``train_seconds`` from a resumed run's history."""
-        seconds = [s for s in history.get("train_seconds", []) if not math.isnan(s)]
+    def resume_from(self, history: dict, *, initial_epoch: int) -> None:
+        """Carry on counting ``train_seconds`` from the epochs a checkpoint covers."""
+        epochs = history.get("epoch", [])
+        seconds = [
+            s
+            for epoch, s in zip(epochs, history.get("train_seconds", []), strict=False)
+            if epoch <= initial_epoch and not math.isnan(s)
+        ]
         self.train_seconds = seconds[-1] if seconds else 0.0
 
     def on_train_begin(self, logs=None):
@@ -439,6 +463,8 @@ class QualityCheck(keras.callbacks.Callback):
         from . import metrics
 
         self.train_seconds += time.perf_counter() - self._since
+        if logs is not None:
+            logs["train_seconds"] = self.train_seconds
         last = epoch + 1 >= self.params.get("epochs", epoch + 1)
         if logs is not None and ((epoch + 1) % self.every == 0 or last):
             if self._latents is None:
@@ -449,15 +475,23 @@ class QualityCheck(keras.callbacks.Callback):
                 else:
                     self._latents = rng.standard_normal(shape, dtype=np.float32)
             images = np.asarray(self.model.sampler.predict(self._latents, verbose=0))
-            score = self.scorer.score(images)
-            logs.update(
-                fd=score.fd,
-                classes_covered=float(score.classes_covered),
-                class_kl=score.class_kl,
-                classifier_score=score.classifier_score,
-                good=float(metrics.is_good(score, self.floor)),
-                train_seconds=self.train_seconds,
-            )
+            if not np.isfinite(images).all():  # a diverged generator is scored, not fatal
+                logs.update(
+                    fd=math.inf,
+                    classes_covered=0.0,
+                    class_kl=math.log(10),
+                    classifier_score=1.0,
+                    good=0.0,
+                )
+            else:
+                score = self.scorer.score(images)
+                logs.update(
+                    fd=score.fd,
+                    classes_covered=float(score.classes_covered),
+                    class_kl=score.class_kl,
+                    classifier_score=score.classifier_score,
+                    good=float(metrics.is_good(score, self.floor)),
+                )
         self._since = time.perf_counter()
 
 

@@ -75,8 +75,8 @@ class GAN(keras.Model):
         latent_distribution: ``"gaussian"`` (ganhacks #3) or ``"uniform"`` in [-1, 1].
         d_updates: How D sees a step's images. ``"separate"``: an all-real and
             an all-fake forward pass, one update (ganhacks #4, as the TensorFlow
-            DCGAN tutorial does); ``"mixed"``: one forward pass over a shuffled
-            mix, so batch normalisation sees both together; ``"alternating"``:
+            DCGAN tutorial does); ``"mixed"``: one forward pass over real and
+            fake images together, so batch normalisation sees both at once; ``"alternating"``:
             two optimizer updates, first all-real then all-fake, as the Keras 2
             ``train_on_batch`` loops of older tutorials do.
         label_smoothing: ``"none"``, ``"two_sided"`` (real targets uniform in
@@ -152,6 +152,7 @@ class GAN(keras.Model):
         if ema_decay is not None:
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False  # updated by averaging, never by gradients
             self.ema_updates = keras.Variable(0, dtype="int64", trainable=False, name="ema_updates")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
@@ -170,8 +171,19 @@ class GAN(keras.Model):
     # -- Keras plumbing -------------------------------------------------------
 
     def compile(self, *, d_optimizer, g_optimizer, **kwargs):
-        """Attach one optimizer per network (pass ``jit_compile=`` etc. through)."""
-        super().compile(**kwargs)
+        """Attach one optimizer per network (pass ``jit_compile=`` etc. through).
+
+        Raises:
+            ValueError: ``steps_per_execution`` above 1: the per-step history
+                needs Keras to report every step.
+        """
+        if kwargs.get("steps_per_execution", 1) != 1:
+            raise ValueError(
+                "steps_per_execution must be 1: ganutils.callbacks.LossHistory records every "
+                f"step; got {kwargs['steps_per_execution']!r}"
+            )
+        # optimizer=None: the two networks bring their own; Keras must not build a third.
+        super().compile(optimizer=None, **kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.d_optimizer.build(self.discriminator.trainable_variables)
@@ -198,7 +210,12 @@ class GAN(keras.Model):
         for average, variable in zip(
             self.ema_generator.variables, self.generator.variables, strict=True
         ):
-            average.assign(decay * average + (1.0 - decay) * variable)
+            if variable.trainable:
+                average.assign(decay * average + (1.0 - decay) * variable)
+            elif "float" in str(variable.dtype):
+                # Batch-norm statistics are copied: they describe the current
+                # weights' activations. Integer seed states are left alone.
+                average.assign(variable)
 
     def get_config(self):
         return {
@@ -467,6 +484,13 @@ class TrainConfig:
         for name in ("beta_1", "beta_2"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must lie in [0, 1); got {getattr(self, name)!r}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must lie in (0, 1) or be None; got {self.ema_decay!r}")
+        if self.simultaneous and (self.d_steps != 1 or self.d_updates == "alternating"):
+            raise ValueError(
+                "simultaneous=True needs d_steps=1 and d_updates 'separate' or 'mixed'; "
+                f"got d_steps={self.d_steps!r}, d_updates={self.d_updates!r}"
+            )
         _check_options(
             latent_dim=self.latent_dim,
             latent_distribution=self.latent_distribution,
@@ -492,7 +516,11 @@ class TrainConfig:
         return cls(**{**scale, **overrides})
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Plain JSON-serialisable values (NumPy scalars become Python numbers)."""
+        return {
+            key: value.item() if isinstance(value, np.generic) else value
+            for key, value in dataclasses.asdict(self).items()
+        }
 
 
 def build_gan(config: TrainConfig, *, steps_per_epoch: int | None = None) -> GAN:
@@ -613,9 +641,12 @@ def train_mnist(
     """Train the book's DCGAN on MNIST, resuming from ``out_dir`` when it holds a checkpoint.
 
     Writes into ``out_dir``: ``samples/epoch_NNN.png`` grids from one fixed
-    latent batch, ``history.npz``/``history.csv`` (per epoch) and
-    ``steps.npz`` (per step), ``losses.png``, ``training.gif`` and
-    ``checkpoint.npz`` (both models, both optimizers, epoch, random state).
+    latent batch, ``history/<name>.npy`` and ``history.csv`` (per epoch),
+    ``steps/<name>.npy`` (per step), ``training.gif`` and ``checkpoint.npz``
+    (both models, both optimizers, the generator average, the epoch and the
+    step's random state). A resumed run continues with the same weights and
+    optimizer state; the ``tf.data`` shuffle order restarts, so it is not
+    bit-identical to an uninterrupted one.
 
     Args:
         config: The run's :class:`TrainConfig`.
@@ -650,7 +681,7 @@ def train_mnist(
             previous = _callbacks.read_history(out)
             for callback in extra_callbacks or []:
                 if isinstance(callback, _callbacks.QualityCheck):
-                    callback.resume_from(previous)
+                    callback.resume_from(previous, initial_epoch=initial_epoch)
         callbacks += [
             _callbacks.SampleGrid(out / "samples", fixed_latents(config)),
             *(extra_callbacks or []),  # before LossHistory, so their logs are recorded

@@ -153,3 +153,20 @@ def test_checkpoint_carries_the_generator_average(tmp_path, images):
     assert int(gan.ema_updates.numpy()) == 9  # 3 steps per epoch, counted across the resume
     meta = callbacks.Checkpoint(tmp_path).read_meta()
     assert "ema_generator" in meta["signature"]
+
+
+def test_history_cut_on_resume_even_after_a_half_finished_save(tmp_path, images):
+    _run(tmp_path, images, 3, stop_after_epoch=2)
+    # Simulate a crash in the middle of saving epoch 3's history: one array a row longer.
+    epoch_file = tmp_path / "history" / "epoch.npy"
+    np.save(epoch_file, np.append(np.load(epoch_file), 3))
+    _, history = _run(tmp_path, images, 3)
+    assert history["epoch"] == [1, 2, 3]
+    assert len(history["d_loss"]) == 3
+
+
+def test_quality_check_resumes_its_clock_from_the_checkpointed_epoch():
+    check = callbacks.QualityCheck(_PixelScorer(), sample_size=10)
+    history = {"epoch": [1, 2, 3], "train_seconds": [5.0, 9.0, 14.0]}
+    check.resume_from(history, initial_epoch=2)  # epoch 3 was never checkpointed
+    assert check.train_seconds == 9.0
