@@ -98,14 +98,13 @@ def time_ours(kind, images, batch_size, steps, jit=False, simultaneous=False):
     return time.perf_counter() - start
 
 
-def time_tutorial(kind, images, batch_size, steps):
-    generator, discriminator = make_models(kind)
-    g_opt, d_opt = adam(), adam()
+def tutorial_train_step(generator, discriminator, g_opt, d_opt):
+    """The TensorFlow DCGAN tutorial's step: one generation, two tapes, simultaneous updates."""
     cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
 
     @tf.function
     def train_step(real):
-        noise = tf.random.normal([batch_size, LATENT_DIM])
+        noise = tf.random.normal([tf.shape(real)[0], LATENT_DIM])
         with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
             fake = generator(noise, training=True)
             real_output = discriminator(real, training=True)
@@ -119,6 +118,13 @@ def time_tutorial(kind, images, batch_size, steps):
         g_opt.apply_gradients(zip(g_grads, generator.trainable_variables, strict=True))
         d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables, strict=True))
         return gen_loss, disc_loss
+
+    return train_step
+
+
+def time_tutorial(kind, images, batch_size, steps):
+    generator, discriminator = make_models(kind)
+    train_step = tutorial_train_step(generator, discriminator, adam(), adam())
 
     iterator = iter(train.make_dataset(images, batch_size=batch_size).repeat())
     for _ in range(5):

@@ -42,7 +42,7 @@ import tensorflow as tf  # noqa: E402
 from ganutils import metrics, train  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from step_benchmark import tutorial_models  # noqa: E402
+from step_benchmark import tutorial_models, tutorial_train_step  # noqa: E402
 
 HOLD = metrics.GOOD_HOLD
 
@@ -86,26 +86,12 @@ def run_book(images, scorer, floor, seed, budget, overrides):
 def run_tutorial(images, scorer, floor, seed, budget, *, batch_size, learning_rate, beta_1):
     ganutils.config.seed_everything(seed)
     generator, discriminator = tutorial_models()
-    g_opt = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1)
-    d_opt = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1)
-    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
-
-    @tf.function
-    def train_step(real):
-        noise = tf.random.normal([tf.shape(real)[0], 100])
-        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
-            fake = generator(noise, training=True)
-            real_output = discriminator(real, training=True)
-            fake_output = discriminator(fake, training=True)
-            gen_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
-            disc_loss = cross_entropy(tf.ones_like(real_output), real_output) + cross_entropy(
-                tf.zeros_like(fake_output), fake_output
-            )
-        g_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
-        d_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
-        g_opt.apply_gradients(zip(g_grads, generator.trainable_variables, strict=True))
-        d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables, strict=True))
-        return gen_loss
+    train_step = tutorial_train_step(
+        generator,
+        discriminator,
+        keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1),
+        keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1),
+    )
 
     # The tutorial keeps the last partial batch; so do we.
     dataset = (
@@ -119,8 +105,8 @@ def run_tutorial(images, scorer, floor, seed, budget, *, batch_size, learning_ra
     while seconds < budget:
         start = time.perf_counter()
         for batch in dataset:
-            loss = train_step(batch)
-        float(loss)
+            losses = train_step(batch)
+        float(losses[0])
         seconds += time.perf_counter() - start
         epoch += 1
         checks.append(_check(scorer, floor, generator, latents, seconds, epoch))

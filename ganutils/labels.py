@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from .latent import _check_rng
+
 __all__ = [
     "noisy_labels",
     "one_sided_labels",
@@ -41,17 +43,6 @@ def _check_labels(y: object, name: str = "y") -> np.ndarray:
         shown = ", ".join(f"{value:.4g}" for value in bad)
         raise ValueError(f"{name} must hold only 0/1 labels; got values such as {shown}")
     return array.astype(np.float32)  # astype copies: the caller's array is never touched
-
-
-def _check_rng(rng: object) -> np.random.Generator:
-    if rng is None:
-        return np.random.default_rng()
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(
-            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)) or None; "
-            f"got {type(rng).__name__}"
-        )
-    return rng
 
 
 def _check_number(name: str, value: object) -> float:
