@@ -70,6 +70,27 @@ def _check_positive(name: str, value) -> None:
         raise ValueError(f"{name} must be a positive integer; got {value!r}")
 
 
+def _check_block(filters, kernel_size, strides, activation, dropout) -> None:
+    _check_positive("filters", filters)
+    _check_positive("kernel_size", kernel_size)
+    _check_positive("strides", strides)
+    _check_choice("activation", activation, ACTIVATIONS)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must lie in [0, 1); got {dropout!r}")
+
+
+def _finish_block(block, batch_norm, activation, negative_slope, dropout, name):
+    """Append [BatchNorm] -> [activation] -> [Dropout] to ``block``'s layers."""
+    if batch_norm:
+        block.append(layers.BatchNormalization())
+    act = _activation(activation, negative_slope, None)
+    if act is not None:
+        block.append(act)
+    if dropout:
+        block.append(layers.Dropout(dropout))
+    return keras.Sequential(block, name=name)
+
+
 def down_block(
     filters: int,
     *,
@@ -107,13 +128,8 @@ def down_block(
         A ``keras.Sequential`` mapping ``(n, h, w, c)`` to
         ``(n, h / strides, w / strides, filters)`` (``padding="same"``).
     """
-    _check_positive("filters", filters)
-    _check_positive("kernel_size", kernel_size)
-    _check_positive("strides", strides)
-    _check_choice("activation", activation, ACTIVATIONS)
+    _check_block(filters, kernel_size, strides, activation, dropout)
     _check_choice("downsample", downsample, _DOWNSAMPLE)
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must lie in [0, 1); got {dropout!r}")
     conv_strides = strides if downsample == "strided" else 1
     block = [
         layers.Conv2D(
@@ -126,14 +142,7 @@ def down_block(
     ]
     if downsample == "maxpool" and strides > 1:
         block.append(layers.MaxPooling2D(pool_size=strides, padding="same"))
-    if batch_norm:
-        block.append(layers.BatchNormalization())
-    act = _activation(activation, negative_slope, None)
-    if act is not None:
-        block.append(act)
-    if dropout:
-        block.append(layers.Dropout(dropout))
-    return keras.Sequential(block, name=name)
+    return _finish_block(block, batch_norm, activation, negative_slope, dropout, name)
 
 
 def up_block(
@@ -173,13 +182,8 @@ def up_block(
         A ``keras.Sequential`` mapping ``(n, h, w, c)`` to
         ``(n, h * strides, w * strides, filters)``.
     """
-    _check_positive("filters", filters)
-    _check_positive("kernel_size", kernel_size)
-    _check_positive("strides", strides)
-    _check_choice("activation", activation, ACTIVATIONS)
+    _check_block(filters, kernel_size, strides, activation, dropout)
     _check_choice("upsample", upsample, _UPSAMPLE)
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must lie in [0, 1); got {dropout!r}")
     init = _initializer(kernel_initializer, seed)
     if upsample == "transposed":
         block = [
@@ -192,14 +196,7 @@ def up_block(
             layers.UpSampling2D(size=strides),
             layers.Conv2D(filters, kernel_size, padding="same", kernel_initializer=init),
         ]
-    if batch_norm:
-        block.append(layers.BatchNormalization())
-    act = _activation(activation, negative_slope, None)
-    if act is not None:
-        block.append(act)
-    if dropout:
-        block.append(layers.Dropout(dropout))
-    return keras.Sequential(block, name=name)
+    return _finish_block(block, batch_norm, activation, negative_slope, dropout, name)
 
 
 def build_generator(

@@ -128,13 +128,9 @@ class GAN(keras.Model):
             label_noise=label_noise,
             generator_loss=generator_loss,
             d_steps=d_steps,
+            simultaneous=simultaneous,
+            ema_decay=ema_decay,
         )
-        if simultaneous and (d_steps != 1 or d_updates == "alternating"):
-            raise ValueError(
-                "simultaneous=True computes both updates from one forward pass; it needs "
-                f"d_steps=1 and d_updates 'separate' or 'mixed' (got d_steps={d_steps!r}, "
-                f"d_updates={d_updates!r})"
-            )
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
@@ -145,8 +141,6 @@ class GAN(keras.Model):
         self.generator_loss = generator_loss
         self.d_steps = int(d_steps)
         self.simultaneous = bool(simultaneous)
-        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
-            raise ValueError(f"ema_decay must lie in (0, 1) or be None; got {ema_decay!r}")
         self.ema_decay = ema_decay
         self.ema_generator = None
         if ema_decay is not None:
@@ -402,7 +396,10 @@ def _check_options(
     label_noise,
     generator_loss,
     d_steps,
+    simultaneous=False,
+    ema_decay=None,
 ):
+    """Validate the GAN's options; a ValueError names the argument and what it expects."""
     if (
         isinstance(latent_dim, bool)
         or not isinstance(latent_dim, (int, np.integer))
@@ -421,6 +418,14 @@ def _check_options(
         raise ValueError(f"label_noise must lie in [0, 1]; got {label_noise!r}")
     if isinstance(d_steps, bool) or not isinstance(d_steps, (int, np.integer)) or d_steps < 1:
         raise ValueError(f"d_steps must be a positive integer; got {d_steps!r}")
+    if simultaneous and (d_steps != 1 or d_updates == "alternating"):
+        raise ValueError(
+            "simultaneous=True computes both updates from one forward pass; it needs "
+            f"d_steps=1 and d_updates 'separate' or 'mixed' (got d_steps={d_steps!r}, "
+            f"d_updates={d_updates!r})"
+        )
+    if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+        raise ValueError(f"ema_decay must lie in (0, 1) or be None; got {ema_decay!r}")
 
 
 # -- The book's recipe ----------------------------------------------------------
@@ -484,13 +489,6 @@ class TrainConfig:
         for name in ("beta_1", "beta_2"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must lie in [0, 1); got {getattr(self, name)!r}")
-        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must lie in (0, 1) or be None; got {self.ema_decay!r}")
-        if self.simultaneous and (self.d_steps != 1 or self.d_updates == "alternating"):
-            raise ValueError(
-                "simultaneous=True needs d_steps=1 and d_updates 'separate' or 'mixed'; "
-                f"got d_steps={self.d_steps!r}, d_updates={self.d_updates!r}"
-            )
         _check_options(
             latent_dim=self.latent_dim,
             latent_distribution=self.latent_distribution,
@@ -499,6 +497,8 @@ class TrainConfig:
             label_noise=self.label_noise,
             generator_loss=self.generator_loss,
             d_steps=self.d_steps,
+            simultaneous=self.simultaneous,
+            ema_decay=self.ema_decay,
         )
 
     @classmethod
