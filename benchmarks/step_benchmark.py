@@ -1,6 +1,7 @@
 """Time one GAN training step three ways, on the same models and machine.
 
     python benchmarks/step_benchmark.py [--batch-sizes 64 256] [--steps 60]
+    python benchmarks/step_benchmark.py --scaling [--batch-sizes 64 256] [--steps 20]
 
 1. ``ganutils``: our ``GAN.train_step``, compiled by Keras ``fit``.
 2. ``tf-tutorial``: the step of the official TensorFlow DCGAN tutorial: one
@@ -15,6 +16,13 @@ generator. Throughput is reported in real images per second (``B`` per step)
 after a warm-up that absorbs tracing and compilation, and as a ratio to ours.
 The models are the book's MNIST generator and discriminator, or, with
 ``--models tutorial``, the TensorFlow tutorial's larger ones.
+
+``--scaling`` times instead the book's recipe (``TrainConfig``) on one device
+and on two logical CPU devices under ``MirroredStrategy``, in float32 and in
+``mixed_bfloat16``, without and with XLA: images per second of the global
+batch, each as a ratio to one device in float32 without XLA in the same run.
+The two logical devices share the same cores, so this measures the overhead
+of the strategy, not a speed-up.
 """
 
 from __future__ import annotations
@@ -166,13 +174,69 @@ def time_keras2_loop(kind, images, batch_size, steps):
     return time.perf_counter() - start
 
 
+SCALING = [
+    (strategy, precision, jit)
+    for strategy in ("default", "mirrored")
+    for precision in ("float32", "mixed_bfloat16")
+    for jit in (False, True)
+]
+
+
+def time_config(images, batch_size, steps, *, strategy, precision, jit):
+    """Seconds for ``steps`` steps of the book's recipe run as asked (after a warm-up)."""
+    config = train.TrainConfig(
+        batch_size=batch_size, strategy=strategy, precision=precision, jit_compile=jit, seed=0
+    )
+    gan = train.build_gan(config)
+    dataset = train.make_dataset(images, batch_size=batch_size).repeat()
+    gan.fit(dataset, epochs=1, steps_per_epoch=5, verbose=0, shuffle=False)  # trace, compile
+    start = time.perf_counter()
+    gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+    return time.perf_counter() - start
+
+
+def scaling_table(images, batch_sizes, steps):
+    """Print images/s for every (strategy, precision, XLA) of SCALING, vs the first row."""
+    header = (
+        f"{'batch':>5}  {'devices':<9}{'precision':<16}{'XLA':<5}{'images/s':>10}{'vs ours':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for batch_size in batch_sizes:
+        ours = None
+        for strategy, precision, jit in SCALING:
+            devices = "1" if strategy == "default" else "2 (CPU)"
+            row = f"{batch_size:>5}  {devices:<9}{precision:<16}{'on' if jit else 'off':<5}"
+            try:
+                seconds = time_config(
+                    images, batch_size, steps, strategy=strategy, precision=precision, jit=jit
+                )
+            except tf.errors.InvalidArgumentError as error:
+                xla = "xla" in str(error).lower()
+                reason = "XLA: variable on another device" if xla else type(error).__name__
+                print(f"{row}{'n/a':>10}  ({reason})")
+                continue
+            ours = ours or seconds  # the first row: one device, float32, no XLA
+            print(f"{row}{batch_size * steps / seconds:>10.0f}{ours / seconds:>8.2f}x")
+        print()
+    print("'vs ours' is the throughput divided by one device in float32 without XLA.")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--models", choices=["book", "tutorial"], default="book")
     parser.add_argument("--jit", action="store_true", help="also time ours with XLA")
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="time 1 vs 2 logical CPU devices, float32 vs mixed_bfloat16, without/with XLA",
+    )
     args = parser.parse_args(argv)
+    if args.scaling:
+        # Before TensorFlow runs anything: MirroredStrategy gets 2 replicas.
+        ganutils.distribute.use_logical_cpus(2)
 
     mnist = ganutils.data.load_mnist()
     images = ganutils.data.scale_images(mnist.images)
@@ -184,6 +248,9 @@ def main(argv=None):
     )
     print(f"models: {args.models}; data: {mnist.summary}")
     print(f"per step: B real + B fake images for D, B latents for G; {args.steps} timed steps\n")
+    if args.scaling:
+        scaling_table(images, args.batch_sizes, args.steps)
+        return
     header = f"{'batch':>5}  {'method':<14}{'images/s':>10}{'ms/step':>10}{'vs ours':>9}"
     print(header)
     print("-" * len(header))

@@ -24,6 +24,10 @@ _SUBMODULES = (
     "train",
     "callbacks",
     "metrics",
+    "toy",
+    "diagnostics",
+    "stabilizers",
+    "distribute",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

@@ -31,6 +31,7 @@ import keras  # noqa: E402
 
 __all__ = [
     "CHECKPOINT_FILE",
+    "RUNTIME_OPTIONS",
     "Checkpoint",
     "LossHistory",
     "ProgressBar",
@@ -44,6 +45,9 @@ __all__ = [
 
 CHECKPOINT_FILE = "checkpoint.npz"
 _CHECKPOINT_FORMAT = 1
+# Configuration keys that may differ between the run that saved a checkpoint and the one
+# that restores it: they change how the run executes, not what it learns.
+RUNTIME_OPTIONS = ("strategy", "precision", "jit_compile", "sync_batch_norm")
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -310,25 +314,44 @@ class Checkpoint(keras.callbacks.Callback):
         out_dir: The run folder.
         config: The run's configuration (JSON-serialisable). A checkpoint
             written under a different configuration is refused on restore
-            (``epochs`` may differ, so a finished run can be extended).
+            (``epochs`` may differ, so a finished run can be extended, and so
+            may the :data:`RUNTIME_OPTIONS`: a run saved on several GPUs
+            resumes on one CPU).
     """
 
     def __init__(self, out_dir, *, config: dict | None = None):
         super().__init__()
         self.path = Path(out_dir) / CHECKPOINT_FILE
         self.config = dict(config or {})
+        self.skipped: list[int] = []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.save(self.model, epoch + 1)
+        try:
+            self.save(self.model, epoch + 1)
+        except ValueError:
+            # A diverged epoch: the last good checkpoint stays on disk.
+            self.skipped.append(epoch + 1)
 
     def save(self, gan, epoch: int) -> Path:
-        """Write the checkpoint of ``gan`` after ``epoch`` finished epochs."""
+        """Write the checkpoint of ``gan`` after ``epoch`` finished epochs.
+
+        Raises:
+            ValueError: A weight or optimizer state is NaN or infinite (the
+                run diverged); nothing is written, so the previous checkpoint
+                survives. As a callback, the epoch is noted in ``skipped``.
+        """
         arrays = {}
         signature = {}
         for group, variables in _state_variables(gan).items():
             signature[group] = [[v.path, list(v.shape)] for v in variables]
             for index, variable in enumerate(variables):
-                arrays[f"{group}/{index}"] = np.asarray(variable.numpy())
+                value = np.asarray(variable.numpy())
+                if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                    raise ValueError(
+                        f"refusing to checkpoint epoch {epoch}: {variable.path} holds NaN or "
+                        "infinite values (the run diverged)"
+                    )
+                arrays[f"{group}/{index}"] = value
         meta = {
             "format": _CHECKPOINT_FORMAT,
             "epoch": int(epoch),
@@ -369,8 +392,12 @@ class Checkpoint(keras.callbacks.Callback):
                 f"this version reads format {_CHECKPOINT_FORMAT}"
             )
         # A finished run may be extended by more epochs, unless a learning-rate
-        # schedule spans the planned epochs (it would jump on resume).
-        free = set() if self.config.get("lr_decay") is not None else {"epochs"}
+        # schedule spans the planned epochs (it would jump on resume). How a run
+        # executes (strategy, precision, XLA) is free too: the weights are float32
+        # and plain arrays under every strategy.
+        free = set(RUNTIME_OPTIONS)
+        if self.config.get("lr_decay") is None:
+            free.add("epochs")
         saved = {k: v for k, v in meta.get("config", {}).items() if k not in free}
         wanted = {k: v for k, v in self.config.items() if k not in free}
         if saved != wanted:

@@ -192,24 +192,36 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(int(seed))
 
 
-def setup(seed: int = 42, *, profile: str | None = None) -> Profile:
+def setup(
+    seed: int = 42, *, profile: str | None = None, logical_cpus: int | None = None
+) -> Profile:
     """Prepare a notebook or script: quiet TensorFlow, seeds, and the profile.
 
     Args:
         seed: One seed for Python, NumPy and Keras.
         profile: Profile name; ``None`` reads ``GANUTILS_PROFILE`` (see
             :func:`get_profile`).
+        logical_cpus: Split the CPU into this many logical devices (see
+            :func:`ganutils.distribute.use_logical_cpus`), so that a
+            ``MirroredStrategy`` has several replicas on a machine without
+            GPUs. Only before TensorFlow has run anything: first thing in a
+            fresh process or kernel.
 
     Returns:
         The :class:`Profile` in force.
 
     Raises:
         ValueError: Unknown profile name or a bad seed.
+        RuntimeError: ``logical_cpus`` asked for after TensorFlow started.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # A GPU must not grab all its memory at start-up when several notebooks run.
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     chosen = get_profile(profile)
+    if logical_cpus is not None:
+        from . import distribute
+
+        distribute.use_logical_cpus(logical_cpus)
     seed_everything(seed)
     _inline_figures()
     return chosen

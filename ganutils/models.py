@@ -10,6 +10,12 @@ a chapter (or the ablation in Part VI) can switch each one off:
 - weights drawn from N(0, 0.02) (``kernel_initializer="dcgan"``),
 - a ``tanh`` generator output for images scaled to [-1, 1].
 
+Part V's stabilisers are options too, all off by default: spectral
+normalisation (``spectral_norm``) and minibatch standard deviation
+(``minibatch_stddev``) in the discriminator, Gaussian noise in the generator's
+layers (``noise``), dropout in either, and L1/L2 weight penalties (``l1``,
+``l2``) on every kernel, which :class:`ganutils.train.GAN` adds to the loss.
+
 The discriminator returns **logits** (no sigmoid): the losses in
 :mod:`ganutils.train` apply the sigmoid inside the cross-entropy, which is
 numerically safer.
@@ -19,6 +25,8 @@ from __future__ import annotations
 
 import keras
 from keras import layers
+
+from . import stabilizers as _stabilizers
 
 __all__ = [
     "ACTIVATIONS",
@@ -79,16 +87,36 @@ def _check_block(filters, kernel_size, strides, activation, dropout) -> None:
         raise ValueError(f"dropout must lie in [0, 1); got {dropout!r}")
 
 
-def _finish_block(block, batch_norm, activation, negative_slope, dropout, name):
-    """Append [BatchNorm] -> [activation] -> [Dropout] to ``block``'s layers."""
+def _finish_block(block, batch_norm, activation, negative_slope, dropout, name, noise=0.0):
+    """Append [BatchNorm] -> [activation] -> [GaussianNoise] -> [Dropout] to ``block``'s layers."""
     if batch_norm:
         block.append(layers.BatchNormalization())
     act = _activation(activation, negative_slope, None)
     if act is not None:
         block.append(act)
+    if noise:
+        block.append(layers.GaussianNoise(noise))
     if dropout:
         block.append(layers.Dropout(dropout))
     return keras.Sequential(block, name=name)
+
+
+def _regularizer(l1: float, l2: float):
+    """``keras.regularizers.L1L2(l1, l2)``, or ``None`` when both are 0."""
+    for name, value in (("l1", l1), ("l2", l2)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"{name} must be a non-negative number; got {value!r}")
+    return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
+
+
+def _check_noise(noise) -> None:
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
+        raise ValueError(f"noise must be a non-negative number; got {noise!r}")
+
+
+def _spectral(layer, spectral_norm: bool):
+    """Wrap ``layer`` in ``SpectralNormalization`` when asked (Miyato et al. 2018)."""
+    return layers.SpectralNormalization(layer) if spectral_norm else layer
 
 
 def down_block(
@@ -102,6 +130,8 @@ def down_block(
     dropout: float = 0.0,
     downsample: str = "strided",
     kernel_initializer="dcgan",
+    kernel_regularizer=None,
+    spectral_norm: bool = False,
     seed: int | None = None,
     name: str | None = None,
 ) -> keras.Sequential:
@@ -121,6 +151,8 @@ def down_block(
         dropout: Dropout rate after the activation (0 disables it).
         downsample: ``"strided"`` or ``"maxpool"``.
         kernel_initializer: ``"dcgan"`` for N(0, 0.02) or any Keras initialiser.
+        kernel_regularizer: A Keras regulariser on the kernel (L1/L2 weight penalty).
+        spectral_norm: Wrap the convolution in ``keras.layers.SpectralNormalization``.
         seed: Seed for the ``"dcgan"`` initialiser.
         name: Block name.
 
@@ -131,15 +163,15 @@ def down_block(
     _check_block(filters, kernel_size, strides, activation, dropout)
     _check_choice("downsample", downsample, _DOWNSAMPLE)
     conv_strides = strides if downsample == "strided" else 1
-    block = [
-        layers.Conv2D(
-            filters,
-            kernel_size,
-            strides=conv_strides,
-            padding="same",
-            kernel_initializer=_initializer(kernel_initializer, seed),
-        )
-    ]
+    conv = layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=conv_strides,
+        padding="same",
+        kernel_initializer=_initializer(kernel_initializer, seed),
+        kernel_regularizer=kernel_regularizer,
+    )
+    block = [_spectral(conv, spectral_norm)]
     if downsample == "maxpool" and strides > 1:
         block.append(layers.MaxPooling2D(pool_size=strides, padding="same"))
     return _finish_block(block, batch_norm, activation, negative_slope, dropout, name)
@@ -156,6 +188,8 @@ def up_block(
     dropout: float = 0.0,
     upsample: str = "transposed",
     kernel_initializer="dcgan",
+    kernel_regularizer=None,
+    noise: float = 0.0,
     seed: int | None = None,
     name: str | None = None,
 ) -> keras.Sequential:
@@ -175,6 +209,9 @@ def up_block(
         dropout: Dropout rate after the activation (0 disables it).
         upsample: ``"transposed"`` or ``"upsampling"``.
         kernel_initializer: ``"dcgan"`` for N(0, 0.02) or any Keras initialiser.
+        kernel_regularizer: A Keras regulariser on the kernel (L1/L2 weight penalty).
+        noise: Standard deviation of ``GaussianNoise`` after the activation
+            (active in training calls only; 0 disables it).
         seed: Seed for the ``"dcgan"`` initialiser.
         name: Block name.
 
@@ -184,19 +221,19 @@ def up_block(
     """
     _check_block(filters, kernel_size, strides, activation, dropout)
     _check_choice("upsample", upsample, _UPSAMPLE)
+    _check_noise(noise)
     init = _initializer(kernel_initializer, seed)
+    conv = {"kernel_initializer": init, "kernel_regularizer": kernel_regularizer}
     if upsample == "transposed":
         block = [
-            layers.Conv2DTranspose(
-                filters, kernel_size, strides=strides, padding="same", kernel_initializer=init
-            )
+            layers.Conv2DTranspose(filters, kernel_size, strides=strides, padding="same", **conv)
         ]
     else:
         block = [
             layers.UpSampling2D(size=strides),
-            layers.Conv2D(filters, kernel_size, padding="same", kernel_initializer=init),
+            layers.Conv2D(filters, kernel_size, padding="same", **conv),
         ]
-    return _finish_block(block, batch_norm, activation, negative_slope, dropout, name)
+    return _finish_block(block, batch_norm, activation, negative_slope, dropout, name, noise)
 
 
 def build_generator(
@@ -210,6 +247,9 @@ def build_generator(
     kernel_initializer="dcgan",
     output_activation: str = "tanh",
     dropout: float = 0.0,
+    noise: float = 0.0,
+    l1: float = 0.0,
+    l2: float = 0.0,
     seed: int | None = None,
     name: str = "generator",
 ) -> keras.Model:
@@ -230,6 +270,9 @@ def build_generator(
         kernel_initializer: ``"dcgan"`` for N(0, 0.02) or any Keras initialiser.
         output_activation: ``"tanh"`` for images in [-1, 1], ``"sigmoid"`` for [0, 1].
         dropout: Dropout after hidden layers (pix2pix-style noise in G).
+        noise: Standard deviation of ``GaussianNoise`` after each hidden
+            activation (noise in the generator's layers; training calls only).
+        l1, l2: Weight penalties on every kernel, added to G's loss by the GAN.
         seed: Seed for the initialisers.
         name: Model name.
 
@@ -243,12 +286,21 @@ def build_generator(
         raise ValueError(f"filters must be at least 2; got {filters}")
     _check_choice("activation", activation, ("leaky_relu", "relu"))
     _check_choice("output_activation", output_activation, ("tanh", "sigmoid"))
+    _check_noise(noise)
+    regularizer = _regularizer(l1, l2)
     init = _initializer(kernel_initializer, seed)
     latent = keras.Input((latent_dim,), name="latent")
-    x = layers.Dense(7 * 7 * filters, use_bias=not batch_norm, kernel_initializer=init)(latent)
+    x = layers.Dense(
+        7 * 7 * filters,
+        use_bias=not batch_norm,
+        kernel_initializer=init,
+        kernel_regularizer=regularizer,
+    )(latent)
     if batch_norm:
         x = layers.BatchNormalization()(x)
     x = _activation(activation, 0.2, None)(x)
+    if noise:
+        x = layers.GaussianNoise(noise)(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
     x = layers.Reshape((7, 7, filters))(x)
@@ -260,6 +312,8 @@ def build_generator(
         dropout=dropout,
         upsample=upsample,
         kernel_initializer=kernel_initializer,
+        kernel_regularizer=regularizer,
+        noise=noise,
         seed=None if seed is None else seed + 1,
         name="up_14x14",
     )(x)
@@ -270,6 +324,7 @@ def build_generator(
         activation=None,
         upsample=upsample,
         kernel_initializer=kernel_initializer,
+        kernel_regularizer=regularizer,
         seed=None if seed is None else seed + 2,
         name="up_28x28",
     )(x)
@@ -286,6 +341,10 @@ def build_discriminator(
     downsample: str = "strided",
     kernel_initializer="dcgan",
     dropout: float = 0.0,
+    spectral_norm: bool = False,
+    minibatch_stddev: bool = False,
+    l1: float = 0.0,
+    l2: float = 0.0,
     image_shape: tuple[int, int, int] = (28, 28, 1),
     seed: int | None = None,
     name: str = "discriminator",
@@ -303,6 +362,13 @@ def build_discriminator(
         downsample: ``"strided"`` or ``"maxpool"`` (see :func:`down_block`).
         kernel_initializer: ``"dcgan"`` for N(0, 0.02) or any Keras initialiser.
         dropout: Dropout rate after each block (0 disables it).
+        spectral_norm: Wrap every convolution and the logit layer in
+            ``keras.layers.SpectralNormalization`` (Miyato et al. 2018); use
+            it with ``batch_norm=False``, as the paper does.
+        minibatch_stddev: Append the batch's feature standard deviation as one
+            more channel at 7 x 7 (:class:`ganutils.stabilizers.MinibatchStddev`,
+            Karras et al. 2018).
+        l1, l2: Weight penalties on every kernel, added to D's loss by the GAN.
         image_shape: Input image shape.
         seed: Seed for the initialisers.
         name: Model name.
@@ -315,6 +381,7 @@ def build_discriminator(
     if filters < 2:
         raise ValueError(f"filters must be at least 2; got {filters}")
     _check_choice("activation", activation, ("leaky_relu", "relu"))
+    regularizer = _regularizer(l1, l2)
     image = keras.Input(image_shape, name="image")
     x = down_block(
         filters // 2,
@@ -324,6 +391,8 @@ def build_discriminator(
         dropout=dropout,
         downsample=downsample,
         kernel_initializer=kernel_initializer,
+        kernel_regularizer=regularizer,
+        spectral_norm=spectral_norm,
         seed=seed,
         name="down_14x14",
     )(image)
@@ -335,13 +404,20 @@ def build_discriminator(
         dropout=dropout,
         downsample=downsample,
         kernel_initializer=kernel_initializer,
+        kernel_regularizer=regularizer,
+        spectral_norm=spectral_norm,
         seed=None if seed is None else seed + 1,
         name="down_7x7",
     )(x)
+    if minibatch_stddev:
+        x = _stabilizers.MinibatchStddev(name="minibatch_stddev")(x)
     x = layers.Flatten()(x)
-    logit = layers.Dense(
-        1,
-        kernel_initializer=_initializer(kernel_initializer, None if seed is None else seed + 2),
-        name="logit",
-    )(x)
+    dense = {
+        "kernel_initializer": _initializer(kernel_initializer, None if seed is None else seed + 2),
+        "kernel_regularizer": regularizer,
+    }
+    if spectral_norm:
+        logit = layers.SpectralNormalization(layers.Dense(1, **dense), name="logit")(x)
+    else:
+        logit = layers.Dense(1, name="logit", **dense)(x)
     return keras.Model(image, logit, name=name)

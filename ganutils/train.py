@@ -19,6 +19,7 @@ import argparse
 import dataclasses
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -32,7 +33,9 @@ tf = _config._import_tensorflow()
 import keras  # noqa: E402
 
 from . import callbacks as _callbacks  # noqa: E402
+from . import distribute as _distribute  # noqa: E402
 from . import models as _models  # noqa: E402
+from . import stabilizers as _stabilizers  # noqa: E402
 
 __all__ = [
     "D_UPDATES",
@@ -52,10 +55,23 @@ GENERATOR_LOSSES = ("non_saturating", "minimax")
 LABEL_SMOOTHING = ("none", "two_sided", "one_sided")
 LATENT_DISTRIBUTIONS = ("gaussian", "uniform")
 
+# Latents a batch brings along (see GAN.sample_latent), per thread: MirroredStrategy
+# traces its replicas' steps concurrently, one thread each.
+_STEP = threading.local()
+LOSSES = ("gan", "wgan", "wgan_gp")
+AUGMENT = (None, "both", "real_only")
+OPTIMIZERS = ("adam", "rmsprop")
+
 
 def _bce(labels, logits):
     """Mean sigmoid cross-entropy; labels may be soft (and above 1, as ganhacks allows)."""
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def _penalties(network):
+    """The sum of ``network``'s weight penalties (``kernel_regularizer`` L1/L2 terms), or 0."""
+    losses = network.losses
+    return tf.add_n(losses) if losses else 0.0
 
 
 class GAN(keras.Model):
@@ -99,6 +115,26 @@ class GAN(keras.Model):
             comes from the discriminator before its update. ``False``
             alternates: D is updated first, then G is trained against the new D
             on fresh latents.
+        loss: ``"gan"`` (the cross-entropy game above), ``"wgan"`` (Wasserstein
+            critic with weight clipping, Arjovsky et al. 2017) or ``"wgan_gp"``
+            (Wasserstein with the gradient penalty, Gulrajani et al. 2017). The
+            Wasserstein losses ignore the label options and ``generator_loss``;
+            pair them with ``d_steps=5`` and a critic without batch normalisation.
+        gp_weight: Weight of the gradient penalty (``loss="wgan_gp"``; paper: 10).
+        clip_value: Clip every critic weight into [-clip_value, clip_value]
+            after each update; ``None`` means 0.01 under ``loss="wgan"`` and no
+            clipping otherwise.
+        instance_noise: ``(initial_std, anneal_steps)``: add Gaussian noise to
+            every image D sees, real and fake, with a standard deviation falling
+            linearly to 0 over ``anneal_steps`` generator steps
+            (:func:`ganutils.stabilizers.instance_noise_std`); ``None`` adds none.
+        augment: ``"both"`` applies :func:`ganutils.stabilizers.diff_augment`
+            to real and fake images before D (Zhao et al. 2020);
+            ``"real_only"`` to real images only, the unsafe variant whose
+            augmentations leak into the samples; ``None`` augments nothing.
+        augment_policy: The augmentations, e.g. ``"color,translation,cutout"``.
+        feature_matching: Train G to match the mean of D's last hidden features
+            on real images instead of fooling D (Salimans et al. 2016).
         seed: Seed of the step's random draws (latents, smoothing, flips).
     """
 
@@ -116,6 +152,13 @@ class GAN(keras.Model):
         d_steps: int = 1,
         simultaneous: bool = False,
         ema_decay: float | None = None,
+        loss: str = "gan",
+        gp_weight: float = 10.0,
+        clip_value: float | None = None,
+        instance_noise: tuple[float, int] | None = None,
+        augment: str | None = None,
+        augment_policy: str = "color,translation,cutout",
+        feature_matching: bool = False,
         seed: int | None = None,
         **kwargs,
     ):
@@ -130,6 +173,27 @@ class GAN(keras.Model):
             d_steps=d_steps,
             simultaneous=simultaneous,
             ema_decay=ema_decay,
+            loss=loss,
+            gp_weight=gp_weight,
+            clip_value=clip_value,
+            instance_noise=instance_noise,
+            augment=augment,
+            augment_policy=augment_policy,
+            feature_matching=feature_matching,
+        )
+        self.loss = loss
+        self.gp_weight = float(gp_weight)
+        if clip_value is None and loss == "wgan":
+            clip_value = 0.01  # the WGAN paper's c
+        self.clip_value = None if clip_value is None else float(clip_value)
+        self.instance_noise = (
+            None if instance_noise is None else (float(instance_noise[0]), int(instance_noise[1]))
+        )
+        self.augment = augment
+        self.augment_policy = augment_policy
+        self.feature_matching = bool(feature_matching)
+        self.feature_model = (
+            _stabilizers.feature_extractor(discriminator) if feature_matching else None
         )
         self.generator = generator
         self.discriminator = discriminator
@@ -161,6 +225,9 @@ class GAN(keras.Model):
             "g_grad_norm",
         )
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        # Both networks arrive built: fit under a distribution strategy must not
+        # try to build the GAN by calling it on a batch of images.
+        self.built = True
 
     # -- Keras plumbing -------------------------------------------------------
 
@@ -222,17 +289,34 @@ class GAN(keras.Model):
             "d_steps": self.d_steps,
             "simultaneous": self.simultaneous,
             "ema_decay": self.ema_decay,
+            "loss": self.loss,
+            "gp_weight": self.gp_weight,
+            "clip_value": self.clip_value,
+            "instance_noise": None if self.instance_noise is None else list(self.instance_noise),
+            "augment": self.augment,
+            "augment_policy": self.augment_policy,
+            "feature_matching": self.feature_matching,
             "seed": self.seed,
         }
 
     # -- The tricks, in graph -------------------------------------------------
 
     def sample_latent(self, n):
-        """Draw ``(n, latent_dim)`` latents from the configured distribution."""
+        """Draw ``(n, latent_dim)`` latents from the configured distribution.
+
+        Each replica of a distribution strategy draws its own latents. When the
+        dataset yields ``(images, latents)`` (see :func:`make_dataset`), every
+        draw of that step returns those latents instead: exact comparisons
+        (one device against several) need the same latents on both sides.
+        """
+        given = getattr(_STEP, "latents", None)
+        if given is not None:
+            return given
         shape = (n, self.latent_dim)
+        seed = _distribute.replica_seed(self.seed_generator.next())
         if self.latent_distribution == "gaussian":
-            return keras.random.normal(shape, seed=self.seed_generator)
-        return keras.random.uniform(shape, -1.0, 1.0, seed=self.seed_generator)
+            return tf.random.stateless_normal(shape, seed=seed)
+        return tf.random.stateless_uniform(shape, seed=seed, minval=-1.0, maxval=1.0)
 
     def _flip(self, hard):
         """Flip exactly ``round(label_noise * n)`` of the 0/1 targets in ``hard``."""
@@ -272,6 +356,11 @@ class GAN(keras.Model):
         else:
             real_logits = self.discriminator(real_images, training=True)
             fake_logits = self.discriminator(fake_images, training=True)
+        if self.loss != "gan":
+            # The critic's Wasserstein loss, mean D(fake) - mean D(real), split in two.
+            loss_real = -tf.reduce_mean(real_logits)
+            loss_fake = tf.reduce_mean(fake_logits)
+            return loss_real, loss_fake, real_logits, fake_logits
         return (
             _bce(real_targets, real_logits),
             _bce(fake_targets, fake_logits),
@@ -279,16 +368,24 @@ class GAN(keras.Model):
             fake_logits,
         )
 
-    def _apply(self, optimizer, loss_fn, variables):
+    def _apply(self, optimizer, loss_fn, variables, network):
+        """One optimizer update of ``network`` on ``loss_fn()[0]`` plus its weight penalties."""
         with tf.GradientTape() as tape:
             outputs = loss_fn()
-        gradients = tape.gradient(outputs[0], variables)
+            loss = outputs[0] + _penalties(network)
+            # A replica's share of the global-batch mean (and the mixed_float16 loss scale).
+            loss = _distribute.scale_loss(optimizer, loss)
+        gradients = tape.gradient(loss, variables)
+        norm = _distribute.gradient_norm(optimizer, gradients)
         optimizer.apply(gradients, variables)
-        return outputs, tf.linalg.global_norm(gradients)
+        if network is self.discriminator and self.clip_value is not None:
+            _stabilizers.clip_weights(self.discriminator, self.clip_value)
+        return outputs, norm
 
     def _discriminator_step(self, real_images):
         n = tf.shape(real_images)[0]
         fake_images = self.generator(self.sample_latent(n), training=True)
+        real_images, fake_images = self._d_view(real_images, True), self._d_view(fake_images)
         real_targets, fake_targets = self._d_targets(n)
         variables = self.discriminator.trainable_variables
         if self.d_updates == "alternating":
@@ -296,11 +393,13 @@ class GAN(keras.Model):
                 self.d_optimizer,
                 lambda: self._one_side(real_images, real_targets),
                 variables,
+                self.discriminator,
             )
             (loss_fake, fake_logits), norm_fake = self._apply(
                 self.d_optimizer,
                 lambda: self._one_side(fake_images, fake_targets),
                 variables,
+                self.discriminator,
             )
             norm = tf.sqrt(norm_real**2 + norm_fake**2)
             return loss_real, loss_fake, real_logits, fake_logits, norm
@@ -309,10 +408,15 @@ class GAN(keras.Model):
             loss_real, loss_fake, real_logits, fake_logits = self._d_losses(
                 real_images, fake_images, real_targets, fake_targets
             )
-            return loss_real + loss_fake, loss_real, loss_fake, real_logits, fake_logits
+            loss = loss_real + loss_fake
+            if self.loss == "wgan_gp":
+                loss += self.gp_weight * _stabilizers.gradient_penalty(
+                    self.discriminator, real_images, fake_images, seed=self.seed_generator
+                )
+            return loss, loss_real, loss_fake, real_logits, fake_logits
 
         (_, loss_real, loss_fake, real_logits, fake_logits), norm = self._apply(
-            self.d_optimizer, loss_fn, variables
+            self.d_optimizer, loss_fn, variables, self.discriminator
         )
         return loss_real, loss_fake, real_logits, fake_logits, norm
 
@@ -320,19 +424,39 @@ class GAN(keras.Model):
         logits = self.discriminator(images, training=True)
         return _bce(targets, logits), logits
 
+    def _d_view(self, images, real=False):
+        """The images as D sees them: augmented and noised as the options ask."""
+        if self.augment == "both" or (self.augment == "real_only" and real):
+            images = _stabilizers.diff_augment(
+                images, self.augment_policy, seed=self.seed_generator
+            )
+        if self.instance_noise is not None:
+            std = _stabilizers.instance_noise_std(self.g_optimizer.iterations, *self.instance_noise)
+            images = _stabilizers.add_instance_noise(images, std, seed=self.seed_generator)
+        return images
+
     def _g_loss(self, fake_logits):
+        if self.loss != "gan":
+            return -tf.reduce_mean(fake_logits)  # Wasserstein: raise the critic's fake scores
         if self.generator_loss == "non_saturating":
             return _bce(tf.ones_like(fake_logits), fake_logits)
         return -_bce(tf.zeros_like(fake_logits), fake_logits)
 
-    def _generator_step(self, n):
+    def _generator_step(self, n, real_images=None):
         latents = self.sample_latent(n)
 
         def loss_fn():
-            fake_logits = self.discriminator(self.generator(latents, training=True), training=True)
+            fake_images = self._d_view(self.generator(latents, training=True))
+            if self.feature_matching:
+                real_features = self.feature_model(self._d_view(real_images, True), training=True)
+                fake_features = self.feature_model(fake_images, training=True)
+                return (_stabilizers.feature_matching_loss(real_features, fake_features),)
+            fake_logits = self.discriminator(fake_images, training=True)
             return (self._g_loss(fake_logits),)
 
-        (g_loss,), norm = self._apply(self.g_optimizer, loss_fn, self.generator.trainable_variables)
+        (g_loss,), norm = self._apply(
+            self.g_optimizer, loss_fn, self.generator.trainable_variables, self.generator
+        )
         return g_loss, norm
 
     def _simultaneous_step(self, real_images):
@@ -347,19 +471,27 @@ class GAN(keras.Model):
             )
             d_loss = loss_real + loss_fake
             g_loss = self._g_loss(fake_logits)
+            d_total = d_loss + _penalties(self.discriminator)
+            g_total = g_loss + _penalties(self.generator)
+            d_total = _distribute.scale_loss(self.d_optimizer, d_total)
+            g_total = _distribute.scale_loss(self.g_optimizer, g_total)
         d_variables = self.discriminator.trainable_variables
         g_variables = self.generator.trainable_variables
-        d_gradients = d_tape.gradient(d_loss, d_variables)
-        g_gradients = g_tape.gradient(g_loss, g_variables)
+        d_gradients = d_tape.gradient(d_total, d_variables)
+        g_gradients = g_tape.gradient(g_total, g_variables)
+        d_norm = _distribute.gradient_norm(self.d_optimizer, d_gradients)
+        g_norm = _distribute.gradient_norm(self.g_optimizer, g_gradients)
         self.d_optimizer.apply(d_gradients, d_variables)
         self.g_optimizer.apply(g_gradients, g_variables)
         return (
-            (loss_real, loss_fake, real_logits, fake_logits, tf.linalg.global_norm(d_gradients)),
-            (g_loss, tf.linalg.global_norm(g_gradients)),
+            (loss_real, loss_fake, real_logits, fake_logits, d_norm),
+            (g_loss, g_norm),
         )
 
     def train_step(self, data):
         real_images = data[0] if isinstance(data, (tuple, list)) else data
+        # Batches of (images, latents) fix the step's latents (see sample_latent).
+        _STEP.latents = data[1] if isinstance(data, (tuple, list)) and len(data) > 1 else None
         n = tf.shape(real_images)[0]
         if self.simultaneous:
             d_out, (g_loss, g_norm) = self._simultaneous_step(real_images)
@@ -369,7 +501,7 @@ class GAN(keras.Model):
                 loss_real, loss_fake, real_logits, fake_logits, d_norm = self._discriminator_step(
                     real_images
                 )
-            g_loss, g_norm = self._generator_step(n)
+            g_loss, g_norm = self._generator_step(n, real_images)
         if self.ema_generator is not None:
             self._update_ema()
         values = {
@@ -384,7 +516,8 @@ class GAN(keras.Model):
         }
         for name, value in values.items():
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        _STEP.latents = None
+        return _distribute.step_logs({name: t.result() for name, t in self.trackers.items()})
 
 
 def _check_options(
@@ -398,6 +531,13 @@ def _check_options(
     d_steps,
     simultaneous=False,
     ema_decay=None,
+    loss="gan",
+    gp_weight=10.0,
+    clip_value=None,
+    instance_noise=None,
+    augment=None,
+    augment_policy="color,translation,cutout",
+    feature_matching=False,
 ):
     """Validate the GAN's options; a ValueError names the argument and what it expects."""
     if (
@@ -426,6 +566,75 @@ def _check_options(
         )
     if ema_decay is not None and not 0.0 < ema_decay < 1.0:
         raise ValueError(f"ema_decay must lie in (0, 1) or be None; got {ema_decay!r}")
+    _check_stabilizers(
+        d_updates=d_updates,
+        simultaneous=simultaneous,
+        loss=loss,
+        gp_weight=gp_weight,
+        clip_value=clip_value,
+        instance_noise=instance_noise,
+        augment=augment,
+        augment_policy=augment_policy,
+        feature_matching=feature_matching,
+    )
+
+
+def _is_number(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.number))
+
+
+def _check_stabilizers(
+    *,
+    d_updates,
+    simultaneous,
+    loss,
+    gp_weight,
+    clip_value,
+    instance_noise,
+    augment,
+    augment_policy,
+    feature_matching,
+):
+    """The Part V options' share of :func:`_check_options`."""
+    for name, value, choices in (("loss", loss, LOSSES), ("augment", augment, AUGMENT)):
+        if value not in choices:
+            raise ValueError(f"{name} must be one of {choices}; got {value!r}")
+    if not _is_number(gp_weight) or not gp_weight > 0:
+        raise ValueError(f"gp_weight must be a positive number; got {gp_weight!r}")
+    if clip_value is not None and (not _is_number(clip_value) or not clip_value > 0):
+        raise ValueError(f"clip_value must be a positive number or None; got {clip_value!r}")
+    if instance_noise is not None:
+        try:
+            std, steps = instance_noise
+        except (TypeError, ValueError):
+            std, steps = None, None
+        if not (_is_number(std) and std > 0 and _is_number(steps) and int(steps) == steps > 0):
+            raise ValueError(
+                "instance_noise must be None or (initial_std > 0, anneal_steps >= 1); "
+                f"got {instance_noise!r}"
+            )
+    parts = augment_policy.split(",") if isinstance(augment_policy, str) else [None]
+    if not all(part.strip() in _stabilizers.AUGMENT_POLICIES for part in parts if part != ""):
+        raise ValueError(
+            f"augment_policy must be comma-separated names from "
+            f"{_stabilizers.AUGMENT_POLICIES}; got {augment_policy!r}"
+        )
+    if not isinstance(feature_matching, (bool, np.bool_)):
+        raise ValueError(f"feature_matching must be True or False; got {feature_matching!r}")
+    if loss != "gan" and d_updates == "alternating":
+        raise ValueError(
+            f"loss={loss!r} needs real and fake scores in one update: d_updates must be "
+            f"'separate' or 'mixed'; got {d_updates!r}"
+        )
+    if simultaneous and (
+        loss != "gan" or clip_value is not None or instance_noise or augment or feature_matching
+    ):
+        raise ValueError(
+            "simultaneous=True supports only loss='gan' without clip_value, instance_noise, "
+            f"augment or feature_matching; got loss={loss!r}, clip_value={clip_value!r}, "
+            f"instance_noise={instance_noise!r}, augment={augment!r}, "
+            f"feature_matching={feature_matching!r}"
+        )
 
 
 # -- The book's recipe ----------------------------------------------------------
@@ -468,6 +677,31 @@ class TrainConfig:
     batch_norm: bool = True
     seed: int = 42
     grid_size: int = 64
+    # Part V's stabilisers, all off by default (see GAN, ganutils.models and
+    # ganutils.stabilizers). instance_noise is the initial std; it falls to 0
+    # over instance_noise_steps generator steps (default: the whole run).
+    loss: str = "gan"
+    gp_weight: float = 10.0
+    clip_value: float | None = None
+    instance_noise: float | None = None
+    instance_noise_steps: int | None = None
+    augment: str | None = None
+    augment_policy: str = "color,translation,cutout"
+    feature_matching: bool = False
+    optimizer: str = "adam"
+    spectral_norm: bool = False
+    minibatch_stddev: bool = False
+    d_dropout: float = 0.0
+    g_dropout: float = 0.0
+    g_noise: float = 0.0
+    l1: float = 0.0
+    l2: float = 0.0
+    # How the run executes, not what it learns (a checkpoint moves freely between
+    # them; see ganutils.distribute). batch_size is the global batch.
+    strategy: str = "default"
+    precision: str = "float32"
+    jit_compile: bool = False
+    sync_batch_norm: bool = True
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "g_filters", "d_filters", "kernel_size", "grid_size"):
@@ -489,6 +723,7 @@ class TrainConfig:
         for name in ("beta_1", "beta_2"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must lie in [0, 1); got {getattr(self, name)!r}")
+        _distribute.check_options(strategy=self.strategy, precision=self.precision)
         _check_options(
             latent_dim=self.latent_dim,
             latent_distribution=self.latent_distribution,
@@ -499,7 +734,35 @@ class TrainConfig:
             d_steps=self.d_steps,
             simultaneous=self.simultaneous,
             ema_decay=self.ema_decay,
+            loss=self.loss,
+            gp_weight=self.gp_weight,
+            clip_value=self.clip_value,
+            instance_noise=(
+                None
+                if self.instance_noise is None
+                else (self.instance_noise, self.instance_noise_steps or 1)
+            ),
+            augment=self.augment,
+            augment_policy=self.augment_policy,
+            feature_matching=self.feature_matching,
         )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
+        if self.instance_noise_steps is not None and (
+            isinstance(self.instance_noise_steps, bool)
+            or not isinstance(self.instance_noise_steps, int)
+            or self.instance_noise_steps < 1
+        ):
+            raise ValueError(
+                "instance_noise_steps must be a positive integer or None; "
+                f"got {self.instance_noise_steps!r}"
+            )
+        for name in ("d_dropout", "g_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must lie in [0, 1); got {getattr(self, name)!r}")
+        for name in ("g_noise", "l1", "l2"):
+            if not getattr(self, name) >= 0.0:
+                raise ValueError(f"{name} must be non-negative; got {getattr(self, name)!r}")
 
     @classmethod
     def for_profile(cls, profile: _config.Profile | str | None = None, **overrides) -> TrainConfig:
@@ -526,25 +789,59 @@ class TrainConfig:
 def build_gan(config: TrainConfig, *, steps_per_epoch: int | None = None) -> GAN:
     """Build and compile the book's GAN (models, optimizers) from a config.
 
+    Everything is created in the scope of ``config.strategy`` (so ``fit``
+    distributes the data and the step over its replicas) and under
+    ``config.precision``; ``config.jit_compile`` compiles the step with XLA.
+    See :mod:`ganutils.distribute`.
+
     Args:
         config: The run's configuration.
         steps_per_epoch: Batches per epoch; needed for ``config.lr_decay`` (the
             schedule spans ``config.epochs`` epochs). Without it the learning
             rates stay constant.
+
+    Raises:
+        ValueError: ``config.batch_size`` (the global batch) does not split
+            evenly over the strategy's replicas.
     """
+    strategy = _distribute.make_strategy(config.strategy)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ValueError(
+            f"batch_size ({config.batch_size}) is the global batch; it must be a multiple of "
+            f"the {replicas} replicas of strategy {config.strategy!r}"
+        )
+    with strategy.scope(), _distribute.precision_policy(config.precision):
+        return _build_gan(config, steps_per_epoch=steps_per_epoch, replicas=replicas)
+
+
+def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: int) -> GAN:
     generator = _models.build_generator(
         config.latent_dim,
         filters=config.g_filters,
         kernel_size=config.kernel_size,
         batch_norm=config.batch_norm,
+        dropout=config.g_dropout,
+        noise=config.g_noise,
+        l1=config.l1,
+        l2=config.l2,
         seed=config.seed,
     )
     discriminator = _models.build_discriminator(
         filters=config.d_filters,
         kernel_size=config.kernel_size,
         batch_norm=config.batch_norm,
+        dropout=config.d_dropout,
+        spectral_norm=config.spectral_norm,
+        minibatch_stddev=config.minibatch_stddev,
+        l1=config.l1,
+        l2=config.l2,
         seed=config.seed + 100,
     )
+    for network in (generator, discriminator):
+        if replicas > 1 and config.sync_batch_norm:
+            _distribute.synchronize_batch_norm(network)
+        _distribute.float32_outputs(network)  # mixed precision: float32 images and logits
     gan = GAN(
         generator,
         discriminator,
@@ -557,6 +854,13 @@ def build_gan(config: TrainConfig, *, steps_per_epoch: int | None = None) -> GAN
         d_steps=config.d_steps,
         simultaneous=config.simultaneous,
         ema_decay=config.ema_decay,
+        loss=config.loss,
+        gp_weight=config.gp_weight,
+        clip_value=config.clip_value,
+        instance_noise=_instance_noise(config, steps_per_epoch),
+        augment=config.augment,
+        augment_policy=config.augment_policy,
+        feature_matching=config.feature_matching,
         seed=config.seed,
     )
 
@@ -568,17 +872,40 @@ def build_gan(config: TrainConfig, *, steps_per_epoch: int | None = None) -> GAN
             initial, decay_steps=config.epochs * steps_per_epoch, alpha=config.lr_decay
         )
 
+    def optimizer(learning_rate):
+        if config.optimizer == "rmsprop":  # beta_1/beta_2 are Adam's; RMSProp keeps its rho
+            return keras.optimizers.RMSprop(learning_rate=learning_rate)
+        return keras.optimizers.Adam(
+            learning_rate=learning_rate, beta_1=config.beta_1, beta_2=config.beta_2
+        )
+
     gan.compile(
-        d_optimizer=keras.optimizers.Adam(
-            learning_rate=rate(config.d_learning_rate or config.learning_rate),
-            beta_1=config.beta_1,
-            beta_2=config.beta_2,
-        ),
-        g_optimizer=keras.optimizers.Adam(
-            learning_rate=rate(config.learning_rate), beta_1=config.beta_1, beta_2=config.beta_2
-        ),
+        d_optimizer=optimizer(rate(config.d_learning_rate or config.learning_rate)),
+        g_optimizer=optimizer(rate(config.learning_rate)),
+        jit_compile=config.jit_compile,
     )
+    if config.precision == "mixed_float16":  # float16 gradients underflow without loss scaling
+        gan.compile(
+            d_optimizer=keras.optimizers.LossScaleOptimizer(gan.d_optimizer),
+            g_optimizer=keras.optimizers.LossScaleOptimizer(gan.g_optimizer),
+            jit_compile=config.jit_compile,
+        )
     return gan
+
+
+def _instance_noise(config: TrainConfig, steps_per_epoch: int | None):
+    """``(std, anneal_steps)`` for ``GAN(instance_noise=...)``, or ``None``."""
+    if config.instance_noise is None:
+        return None
+    steps = config.instance_noise_steps
+    if steps is None:
+        if steps_per_epoch is None:
+            raise ValueError(
+                "instance_noise_steps must be set when build_gan gets no steps_per_epoch "
+                "(the default anneals over the whole run)"
+            )
+        steps = config.epochs * steps_per_epoch
+    return (config.instance_noise, steps)
 
 
 def fixed_latents(config: TrainConfig) -> np.ndarray:
@@ -598,17 +925,29 @@ def fixed_latents(config: TrainConfig) -> np.ndarray:
 
 
 def make_dataset(
-    images: np.ndarray, *, batch_size: int, seed: int = 0, shuffle: bool = True
+    images: np.ndarray,
+    *,
+    batch_size: int,
+    seed: int = 0,
+    shuffle: bool = True,
+    latents: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """A ``tf.data`` pipeline of real images: cache, shuffle, batch, prefetch.
+
+    Under a distribution strategy ``fit`` splits each batch over the replicas
+    (and, across machines, shards the batches by worker).
 
     Args:
         images: ``(n, 28, 28, 1)`` float32 in [-1, 1] (see
             :func:`ganutils.data.scale_images`).
-        batch_size: Images per batch; the last partial batch is dropped so every
-            step sees the same batch size (batch statistics stay comparable).
+        batch_size: Images per batch (the global batch under a strategy); the
+            last partial batch is dropped so every step sees the same batch
+            size (batch statistics stay comparable).
         seed: Shuffle seed (reshuffled every epoch).
         shuffle: Whether to shuffle.
+        latents: ``(n, latent_dim)`` float32, one per image: batches become
+            ``(images, latents)`` and each step uses these latents instead of
+            drawing its own (exact comparisons across strategies; tests).
 
     Raises:
         ValueError: Images of the wrong dtype or shape, or fewer images than one batch.
@@ -623,9 +962,20 @@ def make_dataset(
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
     if len(array) < batch_size:
         raise ValueError(f"batch_size ({batch_size}) exceeds the number of images ({len(array)})")
-    dataset = tf.data.Dataset.from_tensor_slices(array).cache()
+    if latents is not None:
+        latents = np.asarray(latents, dtype=np.float32)
+        if latents.ndim != 2 or len(latents) != len(array):
+            raise ValueError(
+                f"latents must have shape ({len(array)}, latent_dim); got {latents.shape}"
+            )
+    slices = array if latents is None else (array, latents)
+    dataset = tf.data.Dataset.from_tensor_slices(slices).cache()
     if shuffle:
         dataset = dataset.shuffle(len(array), seed=seed, reshuffle_each_iteration=True)
+    # Several machines: each takes every n-th batch (in-memory data has no files to shard).
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    dataset = dataset.with_options(options)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
@@ -674,6 +1024,8 @@ def train_mnist(
     initial_epoch = 0
     if out_dir is not None:
         out = Path(out_dir)
+        if not _distribute.is_chief():  # the other machines of a multi-worker run write aside
+            out = out / f"worker_{_distribute.worker_index()}"
         out.mkdir(parents=True, exist_ok=True)
         checkpoint = _callbacks.Checkpoint(out, config=config.to_dict())
         initial_epoch = checkpoint.restore(gan)
@@ -727,11 +1079,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="global batch (default: the profile's)"
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=_distribute.STRATEGIES,
+        default="default",
+        help="one device, several GPUs (mirrored), a TPU, or several machines (TF_CONFIG)",
+    )
+    parser.add_argument("--precision", choices=_distribute.PRECISIONS, default="float32")
+    parser.add_argument("--jit", action="store_true", help="compile the step with XLA")
     args = parser.parse_args(argv)
     profile = _config.setup(seed=args.seed, profile=args.profile)
-    overrides = {"seed": args.seed}
+    _distribute.make_strategy(args.strategy)  # before TensorFlow runs anything else
+    overrides = {
+        "seed": args.seed,
+        "strategy": args.strategy,
+        "precision": args.precision,
+        "jit_compile": args.jit,
+    }
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
+    if args.batch_size is not None:
+        overrides["batch_size"] = args.batch_size
     config = TrainConfig.for_profile(profile, **overrides)
     mnist = _data.load_mnist(limit=config.max_digits)
     print(profile)

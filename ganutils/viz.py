@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["grid_array", "plot_image_grid", "plot_losses", "plot_quality"]
+__all__ = ["grid_array", "plot_heatmap", "plot_image_grid", "plot_losses", "plot_quality"]
 
 
 def _as_pixels(images: np.ndarray) -> np.ndarray:
@@ -234,5 +234,63 @@ def plot_quality(
         axis.grid(True, alpha=0.3)
     if title:
         figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_heatmap(
+    values: np.ndarray,
+    row_labels: Sequence,
+    col_labels: Sequence,
+    *,
+    row_title: str = "",
+    col_title: str = "",
+    title: str | None = None,
+    fmt: str = "{:.1f}",
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Figure:
+    """A grid of numbers as a coloured table, each cell annotated with ``fmt``.
+
+    Args:
+        values: ``(rows, cols)`` array (NaN cells stay blank).
+        row_labels, col_labels: One label per row and column.
+        row_title, col_title: Axis titles.
+        title: Figure title.
+        fmt: Format of each cell's annotation.
+        vmin, vmax: Colour range (default: the data's).
+
+    Raises:
+        ValueError: ``values`` is not 2-D or the labels do not match its shape.
+    """
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 2 or array.shape != (len(row_labels), len(col_labels)):
+        raise ValueError(
+            f"values must be 2-D with shape (len(row_labels), len(col_labels)) = "
+            f"({len(row_labels)}, {len(col_labels)}); got {array.shape}"
+        )
+    figure = Figure(figsize=(1.2 * array.shape[1] + 2.2, 0.8 * array.shape[0] + 1.4))
+    axis = figure.subplots()
+    image = axis.imshow(array, cmap="viridis", vmin=vmin, vmax=vmax)
+    axis.set_xticks(range(array.shape[1]), [str(label) for label in col_labels])
+    axis.set_yticks(range(array.shape[0]), [str(label) for label in row_labels])
+    axis.set_xlabel(col_title)
+    axis.set_ylabel(row_title)
+    low, high = image.get_clim()
+    for (row, col), value in np.ndenumerate(array):
+        if np.isfinite(value):
+            dark = value < low + 0.5 * (high - low)
+            axis.text(
+                col,
+                row,
+                fmt.format(value),
+                ha="center",
+                va="center",
+                color="white" if dark else "black",
+                fontsize=9,
+            )
+    figure.colorbar(image, ax=axis)
+    if title:
+        axis.set_title(title, fontsize=10)
     figure.tight_layout()
     return figure

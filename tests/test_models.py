@@ -163,8 +163,56 @@ def test_a_seed_makes_the_models_repeatable():
         (lambda: models.build_generator(latent_dim=0), "latent_dim"),
         (lambda: models.build_generator(output_activation="relu"), "output_activation"),
         (lambda: models.build_discriminator(filters=1), "filters"),
+        (lambda: models.build_discriminator(l2=-1e-3), "l2"),
+        (lambda: models.build_generator(l1=-1e-3), "l1"),
+        (lambda: models.build_generator(noise=-0.1), "noise"),
+        (lambda: models.up_block(8, noise=-0.1), "noise"),
     ],
 )
 def test_bad_options_raise_value_errors_naming_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# -- Part V options (see tests/test_stabilizers.py for the components) -------------------
+
+
+def test_stabiliser_options_default_off_and_keep_the_parameter_counts():
+    plain, again = models.build_discriminator(), models.build_discriminator(spectral_norm=False)
+    assert _counts(plain) == _counts(again)
+    assert not plain.losses and not models.build_generator().losses
+
+
+def test_spectral_norm_wraps_every_convolution_and_the_logit():
+    discriminator = models.build_discriminator(filters=8, batch_norm=False, spectral_norm=True)
+    wrapped = [
+        layer
+        for layer in discriminator._flatten_layers()
+        if isinstance(layer, layers.SpectralNormalization)
+    ]
+    assert len(wrapped) == 3
+    assert discriminator.get_layer("logit").__class__ is layers.SpectralNormalization
+    # Each wrapper adds its power-iteration vector u (one value per output unit), frozen.
+    plain = models.build_discriminator(filters=8, batch_norm=False)
+    assert _counts(discriminator)[1] == _counts(plain)[1]
+    assert _counts(discriminator)[2] == _counts(plain)[2] + 4 + 8 + 1
+
+
+def test_minibatch_stddev_adds_one_channel_before_the_logit():
+    discriminator = models.build_discriminator(filters=8, minibatch_stddev=True)
+    assert discriminator.get_layer("minibatch_stddev").output.shape == (None, 7, 7, 9)
+    assert discriminator.get_layer("logit").kernel.shape == (7 * 7 * 9, 1)
+
+
+def test_weight_penalties_cover_every_kernel():
+    generator = models.build_generator(16, filters=8, l1=1e-4, l2=1e-3)
+    kernels = [w for w in generator.trainable_weights if w.path.endswith("kernel")]
+    assert len(generator.losses) == len(kernels) == 3
+
+
+def test_generator_noise_sits_after_each_hidden_activation():
+    generator = models.build_generator(16, filters=8, noise=0.1)
+    noise = [
+        layer for layer in generator._flatten_layers() if isinstance(layer, layers.GaussianNoise)
+    ]
+    assert len(noise) == 2 and all(layer.stddev == 0.1 for layer in noise)

@@ -75,3 +75,12 @@ def test_plot_quality_skips_unscored_epochs_and_draws_the_floor():
     assert [line.get_ydata()[0] for line in fd_axis.lines[1:]] == [3.0, 21.0]
     with pytest.raises(ValueError, match="QualityCheck"):
         viz.plot_quality({"epoch": [1]})
+
+
+def test_plot_heatmap_annotates_every_finite_cell():
+    values = np.array([[1.0, 2.0, np.nan], [4.0, 5.0, 6.0]])
+    figure = viz.plot_heatmap(values, ["a", "b"], [1, 2, 3], fmt="{:.0f}")
+    texts = [t.get_text() for t in figure.axes[0].texts]
+    assert texts == ["1", "2", "4", "5", "6"]
+    with pytest.raises(ValueError, match="shape"):
+        viz.plot_heatmap(values, ["a"], [1, 2, 3])
