@@ -28,6 +28,7 @@ _SUBMODULES = (
     "diagnostics",
     "stabilizers",
     "distribute",
+    "ablate",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

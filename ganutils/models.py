@@ -30,6 +30,8 @@ from . import stabilizers as _stabilizers
 
 __all__ = [
     "ACTIVATIONS",
+    "DOWNSAMPLE",
+    "UPSAMPLE",
     "build_discriminator",
     "build_generator",
     "dcgan_initializer",
@@ -38,8 +40,8 @@ __all__ = [
 ]
 
 ACTIVATIONS = ("leaky_relu", "relu", None)
-_DOWNSAMPLE = ("strided", "maxpool")
-_UPSAMPLE = ("transposed", "upsampling")
+DOWNSAMPLE = ("strided", "maxpool")
+UPSAMPLE = ("transposed", "upsampling")
 
 
 def dcgan_initializer(seed: int | None = None) -> keras.initializers.Initializer:
@@ -57,6 +59,14 @@ def dcgan_initializer(seed: int | None = None) -> keras.initializers.Initializer
 def _initializer(kernel_initializer, seed: int | None):
     if kernel_initializer == "dcgan":
         return dcgan_initializer(seed)
+    if isinstance(kernel_initializer, str):
+        # A named Keras initialiser, seeded so that runs repeat.
+        initializer = keras.initializers.get(kernel_initializer)
+        config = initializer.get_config()
+        if "seed" in config:
+            config["seed"] = seed
+            initializer = initializer.__class__.from_config(config)
+        return initializer
     return keras.initializers.get(kernel_initializer)
 
 
@@ -161,7 +171,7 @@ def down_block(
         ``(n, h / strides, w / strides, filters)`` (``padding="same"``).
     """
     _check_block(filters, kernel_size, strides, activation, dropout)
-    _check_choice("downsample", downsample, _DOWNSAMPLE)
+    _check_choice("downsample", downsample, DOWNSAMPLE)
     conv_strides = strides if downsample == "strided" else 1
     conv = layers.Conv2D(
         filters,
@@ -220,7 +230,7 @@ def up_block(
         ``(n, h * strides, w * strides, filters)``.
     """
     _check_block(filters, kernel_size, strides, activation, dropout)
-    _check_choice("upsample", upsample, _UPSAMPLE)
+    _check_choice("upsample", upsample, UPSAMPLE)
     _check_noise(noise)
     init = _initializer(kernel_initializer, seed)
     conv = {"kernel_initializer": init, "kernel_regularizer": kernel_regularizer}

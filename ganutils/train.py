@@ -60,7 +60,8 @@ LATENT_DISTRIBUTIONS = ("gaussian", "uniform")
 _STEP = threading.local()
 LOSSES = ("gan", "wgan", "wgan_gp")
 AUGMENT = (None, "both", "real_only")
-OPTIMIZERS = ("adam", "rmsprop")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+IMAGE_RANGES = ("signed", "unit")
 
 
 def _bce(labels, logits):
@@ -135,6 +136,11 @@ class GAN(keras.Model):
         augment_policy: The augmentations, e.g. ``"color,translation,cutout"``.
         feature_matching: Train G to match the mean of D's last hidden features
             on real images instead of fooling D (Salimans et al. 2016).
+        image_range: ``"signed"``: the networks work on images in [-1, 1]
+            (DCGAN, with a tanh generator); ``"unit"``: in [0, 1] (a sigmoid
+            generator, the alternative Part VI's ablation measures). Batches
+            arrive in [-1, 1] either way and are mapped inside the step, and
+            :attr:`sampler` always returns [-1, 1].
         seed: Seed of the step's random draws (latents, smoothing, flips).
     """
 
@@ -159,6 +165,7 @@ class GAN(keras.Model):
         augment: str | None = None,
         augment_policy: str = "color,translation,cutout",
         feature_matching: bool = False,
+        image_range: str = "signed",
         seed: int | None = None,
         **kwargs,
     ):
@@ -195,6 +202,10 @@ class GAN(keras.Model):
         self.feature_model = (
             _stabilizers.feature_extractor(discriminator) if feature_matching else None
         )
+        if image_range not in IMAGE_RANGES:
+            raise ValueError(f"image_range must be one of {IMAGE_RANGES}; got {image_range!r}")
+        self.image_range = image_range
+        self._signed_views: dict = {}
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
@@ -260,8 +271,19 @@ class GAN(keras.Model):
 
     @property
     def sampler(self) -> keras.Model:
-        """The generator to draw samples from: the moving average when ``ema_decay`` is set."""
-        return self.ema_generator if self.ema_generator is not None else self.generator
+        """The generator to draw samples from: the moving average when ``ema_decay`` is set.
+
+        Its images are in [-1, 1] whatever ``image_range`` the GAN trains in.
+        """
+        generator = self.ema_generator if self.ema_generator is not None else self.generator
+        if self.image_range == "signed":
+            return generator
+        if id(generator) not in self._signed_views:
+            # Same weights, output mapped from [0, 1] back to [-1, 1].
+            latents = keras.Input(generator.input_shape[1:])
+            images = keras.layers.Rescaling(2.0, offset=-1.0)(generator(latents))
+            self._signed_views[id(generator)] = keras.Model(latents, images)
+        return self._signed_views[id(generator)]
 
     def _update_ema(self):
         """``ema = d * ema + (1 - d) * weights``, with ``d`` warmed up as ``(1 + t) / (10 + t)``."""
@@ -296,6 +318,7 @@ class GAN(keras.Model):
             "augment": self.augment,
             "augment_policy": self.augment_policy,
             "feature_matching": self.feature_matching,
+            "image_range": self.image_range,
             "seed": self.seed,
         }
 
@@ -490,6 +513,8 @@ class GAN(keras.Model):
 
     def train_step(self, data):
         real_images = data[0] if isinstance(data, (tuple, list)) else data
+        if self.image_range == "unit":
+            real_images = (real_images + 1.0) / 2.0
         # Batches of (images, latents) fix the step's latents (see sample_latent).
         _STEP.latents = data[1] if isinstance(data, (tuple, list)) and len(data) > 1 else None
         n = tf.shape(real_images)[0]
@@ -689,6 +714,12 @@ class TrainConfig:
     augment_policy: str = "color,translation,cutout"
     feature_matching: bool = False
     optimizer: str = "adam"
+    # The alternatives to the DCGAN practices that Part VI's ablation measures.
+    downsample: str = "strided"
+    upsample: str = "transposed"
+    d_activation: str = "leaky_relu"
+    kernel_initializer: str = "dcgan"
+    image_range: str = "signed"
     spectral_norm: bool = False
     minibatch_stddev: bool = False
     d_dropout: float = 0.0
@@ -746,6 +777,19 @@ class TrainConfig:
             augment_policy=self.augment_policy,
             feature_matching=self.feature_matching,
         )
+        for name, value, choices in (
+            ("downsample", self.downsample, _models.DOWNSAMPLE),
+            ("upsample", self.upsample, _models.UPSAMPLE),
+            ("d_activation", self.d_activation, ("leaky_relu", "relu")),
+            (
+                "kernel_initializer",
+                self.kernel_initializer,
+                ("dcgan", "glorot_uniform", "he_normal"),
+            ),
+            ("image_range", self.image_range, IMAGE_RANGES),
+        ):
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {choices}; got {value!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
         if self.instance_noise_steps is not None and (
@@ -821,6 +865,9 @@ def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: in
         filters=config.g_filters,
         kernel_size=config.kernel_size,
         batch_norm=config.batch_norm,
+        upsample=config.upsample,
+        kernel_initializer=config.kernel_initializer,
+        output_activation="sigmoid" if config.image_range == "unit" else "tanh",
         dropout=config.g_dropout,
         noise=config.g_noise,
         l1=config.l1,
@@ -831,6 +878,9 @@ def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: in
         filters=config.d_filters,
         kernel_size=config.kernel_size,
         batch_norm=config.batch_norm,
+        activation=config.d_activation,
+        downsample=config.downsample,
+        kernel_initializer=config.kernel_initializer,
         dropout=config.d_dropout,
         spectral_norm=config.spectral_norm,
         minibatch_stddev=config.minibatch_stddev,
@@ -861,6 +911,7 @@ def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: in
         augment=config.augment,
         augment_policy=config.augment_policy,
         feature_matching=config.feature_matching,
+        image_range=config.image_range,
         seed=config.seed,
     )
 
@@ -875,6 +926,8 @@ def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: in
     def optimizer(learning_rate):
         if config.optimizer == "rmsprop":  # beta_1/beta_2 are Adam's; RMSProp keeps its rho
             return keras.optimizers.RMSprop(learning_rate=learning_rate)
+        if config.optimizer == "sgd":  # plain SGD: no momentum
+            return keras.optimizers.SGD(learning_rate=learning_rate)
         return keras.optimizers.Adam(
             learning_rate=learning_rate, beta_1=config.beta_1, beta_2=config.beta_2
         )

@@ -1,0 +1,450 @@
+"""A seeded ablation of the book's DCGAN practices and ganhacks tricks.
+
+From the book's recipe (:class:`ganutils.train.TrainConfig` defaults), each
+**leave-one-out** variant removes one practice or swaps it for the common
+alternative; each **add-one** variant adds one practice to a plain GAN that
+has none of them. Every variant trains over several seeds on MNIST and is
+scored with :mod:`ganutils.metrics` along the way. Results are appended to a
+JSON Lines file, one row per finished run, with their provenance; a restarted
+ablation skips the runs the file already holds. From a shell::
+
+    python -m ganutils.ablate --profile cpu --out results/ablation --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import config as _config
+
+__all__ = [
+    "PRACTICES",
+    "RESULTS_FILE",
+    "Variant",
+    "main",
+    "plain_overrides",
+    "read_results",
+    "run_ablation",
+    "run_variant",
+    "summarize",
+    "variants",
+]
+
+RESULTS_FILE = "results.jsonl"
+
+#: The eleven practices of Parts I and II, by the label of their section in the
+#: book, with what replaces each when it is left out (the common alternative).
+PRACTICES: dict[str, tuple[str, dict]] = {
+    "dcgan-strided-downsampling": (
+        "max pooling instead of strided convolutions in D",
+        {"downsample": "maxpool"},
+    ),
+    "dcgan-transposed-upsampling": (
+        "upsampling + convolution instead of transposed convolutions in G",
+        {"upsample": "upsampling"},
+    ),
+    "dcgan-leaky-relu": ("ReLU instead of LeakyReLU in D", {"d_activation": "relu"}),
+    "dcgan-batch-norm": ("no batch normalisation", {"batch_norm": False}),
+    "dcgan-gaussian-init": (
+        "Keras' default (Glorot uniform) initialiser instead of N(0, 0.02)",
+        {"kernel_initializer": "glorot_uniform"},
+    ),
+    "dcgan-adam": ("plain SGD instead of Adam", {"optimizer": "sgd"}),
+    "dcgan-scale-tanh": (
+        "images in [0, 1] with a sigmoid output instead of [-1, 1] and tanh",
+        {"image_range": "unit"},
+    ),
+    "ganhacks-gaussian-latent": (
+        "a uniform latent instead of a Gaussian one",
+        {"latent_distribution": "uniform"},
+    ),
+    "ganhacks-separate-batches": (
+        "one mixed real/fake batch instead of separate ones",
+        {"d_updates": "mixed"},
+    ),
+    "ganhacks-label-smoothing": (
+        "hard labels instead of one-sided smoothing",
+        {"label_smoothing": "none"},
+    ),
+    "ganhacks-noisy-labels": (
+        "5% of D's labels flipped (the recipe flips none)",
+        {"label_noise": 0.05},
+    ),
+}
+
+#: Extra leave-one-out variants: a second common alternative to a practice.
+_EXTRA = {
+    "adam-beta1-0.9": (
+        "dcgan-adam",
+        "Adam with Keras' default beta_1 = 0.9 instead of 0.5",
+        {"beta_1": 0.9},
+    ),
+}
+
+#: Add-one variants that are not meaningful on the plain GAN, with the reason.
+_NOT_ADDED = {
+    "ganhacks-noisy-labels": "the plain GAN already has no label noise, and the recipe adds none",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One configuration of the ablation.
+
+    Attributes:
+        name: Unique name (``baseline``, ``plain``, ``without:<practice>``,
+            ``with:<practice>`` or an extra name).
+        kind: ``"baseline"``, ``"plain"``, ``"leave_one_out"`` or ``"add_one"``.
+        practice: The book section label of the practice it tests ("" for the
+            two references).
+        description: What changes, in words.
+        overrides: :class:`ganutils.train.TrainConfig` fields that differ from
+            the recipe.
+    """
+
+    name: str
+    kind: str
+    practice: str
+    description: str
+    overrides: dict
+
+
+def plain_overrides() -> dict:
+    """The plain GAN: every practice of :data:`PRACTICES` replaced by its alternative.
+
+    Label noise stays off (the recipe has none). The plain GAN keeps the
+    recipe's learning rate, kernel size and generator average, which are
+    not among the practices.
+    """
+    merged: dict = {}
+    for label, (_, overrides) in PRACTICES.items():
+        if label not in _NOT_ADDED:
+            merged.update(overrides)
+    return merged
+
+
+def variants() -> list[Variant]:
+    """Every variant: the baseline, leave-one-out, the plain GAN and add-one."""
+    plain = plain_overrides()
+    result = [Variant("baseline", "baseline", "", "the book's recipe", {})]
+    for label, (description, overrides) in PRACTICES.items():
+        result.append(Variant(f"without:{label}", "leave_one_out", label, description, overrides))
+    for name, (label, description, overrides) in _EXTRA.items():
+        result.append(Variant(name, "leave_one_out", label, description, overrides))
+    result.append(Variant("plain", "plain", "", "every practice replaced", plain))
+    recipe = _recipe_values(plain)
+    for label, (_, overrides) in PRACTICES.items():
+        if label in _NOT_ADDED:
+            continue
+        added = {k: v for k, v in plain.items() if k not in overrides}
+        added.update({k: recipe[k] for k in overrides})
+        result.append(Variant(f"with:{label}", "add_one", label, f"plain GAN + {label}", added))
+    return result
+
+
+def _recipe_values(fields: dict) -> dict:
+    from . import train as _train
+
+    defaults = {f.name: f.default for f in dataclasses.fields(_train.TrainConfig)}
+    return {name: defaults[name] for name in fields}
+
+
+# -- Running --------------------------------------------------------------------------------
+
+
+def _provenance(profile, data_summary: str) -> dict:
+    """Where a row came from: versions, machine, date and commit."""
+    import keras
+
+    tf = _config._import_tensorflow()
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
+    return {
+        "profile": profile.name,
+        "data": data_summary,
+        "versions": {
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+        },
+        "machine": {
+            "cpu": _cpu_model(),
+            "cores": os.cpu_count(),
+            "gpus": gpus,
+        },
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit,
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _finite_or_none(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def run_variant(
+    variant: Variant,
+    seed: int,
+    *,
+    profile,
+    images: np.ndarray,
+    scorer,
+    floor,
+    epochs: int | None = None,
+    check_every: int = 1,
+) -> dict:
+    """Train one variant with one seed and return its results row (without provenance).
+
+    A run whose losses turn NaN or infinite is stopped by a
+    :class:`ganutils.diagnostics.TrainingMonitor` and recorded with
+    ``diverged: true``; it does not raise.
+    """
+    from . import callbacks as _callbacks
+    from . import diagnostics as _diagnostics
+    from . import metrics as _metrics
+    from . import train as _train
+
+    overrides = {**variant.overrides, "seed": seed}
+    if epochs is not None:
+        overrides["epochs"] = epochs
+    config = _train.TrainConfig.for_profile(profile, **overrides)
+    check = _callbacks.QualityCheck(scorer, every=check_every, floor=floor)
+    monitor = _diagnostics.TrainingMonitor(verbose=False)
+    start = time.perf_counter()
+    _, history = _train.train_mnist(
+        config, images=images, extra_callbacks=[check, monitor], progress=False
+    )
+    wall = time.perf_counter() - start
+    fd = [_finite_or_none(v) for v in history.get("fd", [])]
+    scored = [i for i, v in enumerate(history.get("fd", [])) if not math.isnan(float(v))]
+    last = scored[-1] if scored else None
+    diverged = monitor.stopped_at is not None
+    seconds = history.get("train_seconds", [])
+    good = history.get("good", [])
+    time_to_good = _metrics.time_to_good([seconds[i] for i in scored], [good[i] for i in scored])
+    classes = None if last is None else int(history["classes_covered"][last])
+    return {
+        "variant": variant.name,
+        "kind": variant.kind,
+        "practice": variant.practice,
+        "seed": int(seed),
+        "epochs": config.epochs,
+        "config": config.to_dict(),
+        "final_fd": None if last is None else fd[last],
+        "final_classes": classes,
+        "final_classifier_score": None
+        if last is None
+        else _finite_or_none(history["classifier_score"][last]),
+        "fd_curve": [fd[i] for i in scored],
+        "classes_curve": [int(history["classes_covered"][i]) for i in scored],
+        "seconds_curve": [float(seconds[i]) for i in scored],
+        "time_to_good": time_to_good,
+        "diverged": diverged,
+        "collapsed": classes is not None and classes <= 3,
+        "wall_seconds": wall,
+    }
+
+
+def read_results(path) -> list[dict]:
+    """The rows of a results file (an empty list when there is none).
+
+    A half-written last line (a run killed while appending) is ignored.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def _key(row_or_variant: str, seed: int, profile: str, epochs: int) -> tuple:
+    return (row_or_variant, int(seed), profile, int(epochs))
+
+
+def run_ablation(
+    out_dir,
+    *,
+    profile=None,
+    seeds: list[int] = (0, 1, 2),
+    names: list[str] | None = None,
+    epochs: int | None = None,
+    check_every: int = 1,
+    images: np.ndarray | None = None,
+    scorer=None,
+    floor=None,
+    log=print,
+) -> list[dict]:
+    """Run every variant (or those in ``names``) for every seed; append rows as runs finish.
+
+    Runs already in ``out_dir/results.jsonl`` (same variant, seed, profile
+    and epochs) are skipped, so an interrupted ablation resumes where it stopped.
+    ``scorer`` and ``floor`` default to a :class:`ganutils.metrics.MnistScorer`
+    and its real-data floor.
+
+    Returns:
+        All rows of the results file after the run.
+
+    Raises:
+        ValueError: An unknown variant name or no seeds.
+    """
+    from . import data as _data
+    from . import metrics as _metrics
+
+    if not isinstance(profile, _config.Profile):
+        profile = _config.get_profile(profile)
+    chosen = variants()
+    known = {v.name for v in chosen}
+    if names is not None:
+        unknown = sorted(set(names) - known)
+        if unknown:
+            raise ValueError(f"names holds unknown variants {unknown}; known: {sorted(known)}")
+        chosen = [v for v in chosen if v.name in set(names)]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / RESULTS_FILE
+    done = {_key(r["variant"], r["seed"], r["profile"], r["epochs"]) for r in read_results(path)}
+    mnist = _data.load_mnist(limit=profile.max_digits)
+    if images is None:
+        images = _data.scale_images(mnist.images)
+    scorer = scorer if scorer is not None else _metrics.MnistScorer()
+    floor = floor if floor is not None else scorer.real_floor()
+    run_epochs = epochs if epochs is not None else profile.epochs
+    provenance = None
+    for variant in chosen:
+        for seed in seeds:
+            if _key(variant.name, seed, profile.name, run_epochs) in done:
+                continue
+            provenance = provenance or _provenance(
+                profile, f"{mnist.summary}; {len(images)} images"
+            )
+            row = run_variant(
+                variant,
+                seed,
+                profile=profile,
+                images=images,
+                scorer=scorer,
+                floor=floor,
+                epochs=epochs,
+                check_every=check_every,
+            )
+            row.update(provenance, floor_fd=float(floor.fd))
+            with path.open("a") as stream:
+                stream.write(json.dumps(row) + "\n")
+                stream.flush()
+                os.fsync(stream.fileno())
+            log(
+                f"{variant.name:42s} seed {seed}: FD {row['final_fd']}, "
+                f"{row['final_classes']} classes, good after {row['time_to_good']} s"
+            )
+    return read_results(path)
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Per variant: mean and standard deviation of the final FD over seeds, and counts.
+
+    Returns:
+        One dict per variant (in first-seen order): ``variant``, ``kind``,
+        ``practice``, ``runs``, ``fd_mean``, ``fd_std`` (None when no finite
+        FD), ``classes_mean``, ``good_runs`` (runs that reached the quality
+        threshold), ``diverged``, ``collapsed``.
+    """
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["variant"], []).append(row)
+    summary = []
+    for name, group in groups.items():
+        fds = [r["final_fd"] for r in group if r["final_fd"] is not None]
+        classes = [r["final_classes"] for r in group if r["final_classes"] is not None]
+        summary.append(
+            {
+                "variant": name,
+                "kind": group[0]["kind"],
+                "practice": group[0]["practice"],
+                "runs": len(group),
+                "fd_mean": float(np.mean(fds)) if fds else None,
+                "fd_std": float(np.std(fds)) if fds else None,
+                "classes_mean": float(np.mean(classes)) if classes else None,
+                "good_runs": sum(r["time_to_good"] is not None for r in group),
+                "diverged": sum(bool(r["diverged"]) for r in group),
+                "collapsed": sum(bool(r["collapsed"]) for r in group),
+            }
+        )
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m ganutils.ablate --profile cpu --out results/ablation``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ganutils.ablate",
+        description="Seeded ablation of the book's DCGAN practices; resumes from --out.",
+    )
+    parser.add_argument("--profile", choices=list(_config.PROFILES), default=None)
+    parser.add_argument("--out", help="folder of results.jsonl (required unless --list)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
+    parser.add_argument("--check-every", type=int, default=1, help="score every N epochs")
+    parser.add_argument("--variants", nargs="+", default=None, help="run only these variants")
+    parser.add_argument("--list", action="store_true", help="list the variants and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for variant in variants():
+            print(f"{variant.name:42s} {variant.kind:14s} {variant.description}")
+        return 0
+    if args.out is None:
+        parser.error("--out is required")
+    profile = _config.setup(seed=0, profile=args.profile)
+    print(profile, file=sys.stderr)
+    run_ablation(
+        args.out,
+        profile=profile,
+        seeds=args.seeds,
+        names=args.variants,
+        epochs=args.epochs,
+        check_every=args.check_every,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""Tests for ganutils.ablate: the variant list, resuming, the results file."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ganutils import ablate, config, train
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def practice_labels() -> set[str]:
+    """The section labels of the practices in chapters 2 and 3 (not the chapters' own)."""
+    labels = set()
+    for name in ("02_dcgan_practices.ipynb", "03_ganhacks_tricks.ipynb"):
+        notebook = json.loads((NOTEBOOKS / name).read_text())
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "markdown":
+                labels.update(
+                    re.findall(
+                        r"^\((dcgan-[\w-]+|ganhacks-[\w-]+)\)=", "".join(cell["source"]), re.M
+                    )
+                )
+    return labels - {"dcgan-practices", "ganhacks-tricks"}
+
+
+def test_every_practice_the_book_defines_has_variants():
+    labels = practice_labels()
+    assert len(labels) == 11
+    assert set(ablate.PRACTICES) == labels  # a new practice section needs a variant
+    variants = ablate.variants()
+    for label in labels:
+        kinds = {v.kind for v in variants if v.practice == label}
+        assert "leave_one_out" in kinds, label
+        assert "add_one" in kinds or label in ablate._NOT_ADDED, label
+    names = [v.name for v in variants]
+    assert len(names) == len(set(names))
+    assert names[0] == "baseline" and "plain" in names
+
+
+def test_every_variant_builds():
+    profile = config.get_profile("smoke")
+    for variant in ablate.variants():
+        cfg = train.TrainConfig.for_profile(profile, **variant.overrides)
+        for field, value in variant.overrides.items():
+            assert getattr(cfg, field) == value
+    plain = train.TrainConfig.for_profile(profile, **ablate.plain_overrides())
+    gan = train.build_gan(plain)
+    assert gan.image_range == "unit" and gan.d_optimizer.__class__.__name__ == "SGD"
+    latents = np.zeros((2, plain.latent_dim), np.float32)
+    raw = np.asarray(gan.generator(latents))
+    shown = np.asarray(gan.sampler(latents))
+    assert raw.min() >= 0.0 and raw.max() <= 1.0  # sigmoid output
+    np.testing.assert_allclose(shown, 2 * raw - 1, atol=1e-6)  # sampler maps to [-1, 1]
+
+
+def test_add_one_adds_exactly_its_practice():
+    plain = ablate.plain_overrides()
+    for variant in ablate.variants():
+        if variant.kind != "add_one":
+            continue
+        _, removed = ablate.PRACTICES[variant.practice]
+        assert set(variant.overrides) == set(plain) - set(removed) | {
+            k for k in removed if k in variant.overrides
+        }
+        for field in removed:
+            assert variant.overrides[field] == getattr(train.TrainConfig(), field)
+
+
+class StubFloor:
+    fd = 3.0
+
+
+def fake_row(variant, seed, **kwargs):
+    return {
+        "variant": variant.name,
+        "kind": variant.kind,
+        "practice": variant.practice,
+        "seed": seed,
+        "epochs": kwargs["epochs"] or 2,
+        "final_fd": 10.0 + seed,
+        "final_classes": 10,
+        "time_to_good": None,
+        "diverged": variant.name == "without:dcgan-batch-norm",
+        "collapsed": False,
+    }
+
+
+def test_resumed_ablation_neither_repeats_nor_loses_runs(tmp_path, monkeypatch):
+    calls = []
+
+    def run_variant(variant, seed, **kwargs):
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the ablation is interrupted during its fourth run
+        calls.append((variant.name, seed))
+        return fake_row(variant, seed, **kwargs)
+
+    monkeypatch.setattr(ablate, "run_variant", run_variant)
+    names = ["baseline", "without:dcgan-batch-norm"]
+    kwargs = dict(
+        profile="smoke",
+        seeds=[0, 1],
+        names=names,
+        epochs=2,
+        scorer=object(),
+        floor=StubFloor(),
+        log=lambda *_: None,
+    )
+    with pytest.raises(KeyboardInterrupt):
+        ablate.run_ablation(tmp_path, **kwargs)
+    assert len(ablate.read_results(tmp_path / ablate.RESULTS_FILE)) == 3
+    monkeypatch.setattr(
+        ablate, "run_variant", lambda v, s, **kw: calls.append((v.name, s)) or fake_row(v, s, **kw)
+    )
+    rows = ablate.run_ablation(tmp_path, **kwargs)
+    assert calls == [
+        ("baseline", 0),
+        ("baseline", 1),
+        ("without:dcgan-batch-norm", 0),
+        ("without:dcgan-batch-norm", 1),
+    ]  # the fourth run only, once
+    assert sorted((r["variant"], r["seed"]) for r in rows) == sorted(calls)
+    assert all(r["profile"] == "smoke" and r["commit"] and r["machine"]["cpu"] for r in rows)
+    diverged = [r for r in rows if r["diverged"]]
+    assert len(diverged) == 2  # recorded, and the ablation went on
+    summary = {s["variant"]: s for s in ablate.summarize(rows)}
+    assert summary["baseline"]["fd_mean"] == pytest.approx(10.5)
+    assert summary["without:dcgan-batch-norm"]["diverged"] == 2
+
+
+def test_results_file_round_trips_and_survives_a_torn_line(tmp_path):
+    path = tmp_path / ablate.RESULTS_FILE
+    rows = [{"variant": "baseline", "seed": 0, "fd_curve": [30.5, 20.25], "time_to_good": None}]
+    path.write_text(json.dumps(rows[0]) + "\n" + '{"variant": "plain", "se')
+    assert ablate.read_results(path) == rows
+    assert ablate.read_results(tmp_path / "missing.jsonl") == []
+
+
+def test_unknown_variant_raises(tmp_path):
+    with pytest.raises(ValueError, match="unknown variants"):
+        ablate.run_ablation(
+            tmp_path, profile="smoke", names=["no-such-trick"], scorer=object(), floor=StubFloor()
+        )
+
+
+def test_a_diverging_run_is_recorded_not_raised(mnist_subset):
+    import ganutils.data
+    import ganutils.metrics
+
+    profile = config.get_profile("smoke")
+    images = ganutils.data.scale_images(mnist_subset.images[:256])
+    scorer = ganutils.metrics.MnistScorer(sample_size=200)
+    floor = scorer.real_floor(sample_size=200)
+    blowup = ablate.Variant(
+        "blowup",
+        "leave_one_out",
+        "dcgan-adam",
+        "absurd rate",
+        {"optimizer": "sgd", "learning_rate": 1e6, "ema_decay": None},
+    )
+    row = ablate.run_variant(
+        blowup, 0, profile=profile, images=images, scorer=scorer, floor=floor, epochs=2
+    )
+    assert row["diverged"] is True
+    assert row["time_to_good"] is None
+
+
+def test_cli_lists_the_variants(capsys):
+    assert ablate.main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert "without:dcgan-batch-norm" in out and "with:ganhacks-label-smoothing" in out
