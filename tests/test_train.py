@@ -214,6 +214,7 @@ def test_ablation_alternatives_reach_the_models():
             kernel_initializer="glorot_uniform",
         )
     )
+
     def kinds(model):
         names = set()
         for layer in model.layers:
