@@ -351,8 +351,9 @@ def run_ablation(
     floor = floor if floor is not None else scorer.real_floor()
     run_epochs = epochs if epochs is not None else profile.epochs
     provenance = None
-    for variant in chosen:
-        for seed in seeds:
+    # Seed-major order: an ablation stopped early still covers every variant.
+    for seed in seeds:
+        for variant in chosen:
             if _key(variant.name, seed, profile.name, run_epochs) in done:
                 continue
             provenance = provenance or _provenance(

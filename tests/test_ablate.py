@@ -120,10 +120,10 @@ def test_resumed_ablation_neither_repeats_nor_loses_runs(tmp_path, monkeypatch):
     rows = ablate.run_ablation(tmp_path, **kwargs)
     assert calls == [
         ("baseline", 0),
-        ("baseline", 1),
         ("without:dcgan-batch-norm", 0),
+        ("baseline", 1),
         ("without:dcgan-batch-norm", 1),
-    ]  # the fourth run only, once
+    ]  # seed-major; the fourth run only, once
     assert sorted((r["variant"], r["seed"]) for r in rows) == sorted(calls)
     assert all(r["profile"] == "smoke" and r["commit"] and r["machine"]["cpu"] for r in rows)
     diverged = [r for r in rows if r["diverged"]]
