@@ -35,11 +35,13 @@ __all__ = [
     "Variant",
     "main",
     "plain_overrides",
+    "plot_summary",
     "read_results",
     "run_ablation",
     "run_variant",
     "summarize",
     "variants",
+    "verdicts",
 ]
 
 RESULTS_FILE = "results.jsonl"
@@ -412,6 +414,109 @@ def summarize(rows: list[dict]) -> list[dict]:
             }
         )
     return summary
+
+
+def _effect(better_mean, worse_mean, spread) -> str:
+    """``helps``/``hurts``/``no measurable effect`` from two FD means and their spread."""
+    if better_mean is None or worse_mean is None:
+        return "no result"
+    gap = worse_mean - better_mean
+    if gap > spread:
+        return "helps"
+    if gap < -spread:
+        return "hurts"
+    return "no measurable effect"
+
+
+def verdicts(rows: list[dict]) -> list[dict]:
+    """One verdict per practice from the rows of an ablation (see :func:`summarize`).
+
+    Leave-one-out: the practice **helps** when the run without it ends with a
+    higher (worse) mean FD than the baseline by more than the two standard
+    deviations added together, **hurts** when lower by as much, and otherwise
+    has **no measurable effect**. Add-one is read the same way against the
+    plain GAN. A variant that diverged in every run counts as infinitely bad.
+
+    Returns:
+        ``{"practice", "description", "without_fd", "without_verdict",
+        "with_fd", "with_verdict"}`` per practice, in the order of :data:`PRACTICES`;
+        the FDs are ``(mean, std)`` or ``None``.
+    """
+    summary = {row["variant"]: row for row in summarize(rows)}
+
+    def stats(name):
+        row = summary.get(name)
+        if row is None:
+            return None
+        if row["fd_mean"] is None:
+            return (math.inf, 0.0) if row["diverged"] == row["runs"] else None
+        return (row["fd_mean"], row["fd_std"])
+
+    def read(reference, variant, variant_is_better):
+        if reference is None or variant is None:
+            return "no result"
+        spread = reference[1] + variant[1]
+        if variant_is_better:
+            return _effect(variant[0], reference[0], spread)
+        return _effect(reference[0], variant[0], spread)
+
+    baseline, plain = stats("baseline"), stats("plain")
+    result = []
+    for label, (description, _) in PRACTICES.items():
+        without, added = stats(f"without:{label}"), stats(f"with:{label}")
+        result.append(
+            {
+                "practice": label,
+                "description": description,
+                "without_fd": without,
+                "without_verdict": read(baseline, without, variant_is_better=False),
+                "with_fd": added,
+                "with_verdict": read(plain, added, variant_is_better=True),
+            }
+        )
+    return result
+
+
+def plot_summary(rows: list[dict], *, floor_fd: float | None = None, title: str | None = None):
+    """Final MNIST FD per variant: mean and standard deviation over seeds (log scale).
+
+    The baseline's mean is a dashed line and the real-data floor a dotted one.
+    Variants with no finite FD (every run diverged) are marked "diverged".
+    """
+    from matplotlib.figure import Figure
+
+    summary = summarize(rows)
+    if not summary:
+        raise ValueError("rows holds no results")
+    figure = Figure(figsize=(8, 0.32 * len(summary) + 1.4))
+    axis = figure.subplots()
+    positions = np.arange(len(summary))[::-1]
+    colours = {
+        "baseline": "black",
+        "plain": "grey",
+        "leave_one_out": "tab:red",
+        "add_one": "tab:blue",
+    }
+    for y, row in zip(positions, summary, strict=True):
+        if row["fd_mean"] is None:
+            axis.text(1, y, " diverged", va="center", fontsize=8)
+            continue
+        axis.errorbar(
+            row["fd_mean"], y, xerr=row["fd_std"], fmt="o", color=colours.get(row["kind"], "k")
+        )
+    axis.set_yticks(positions, [row["variant"] for row in summary], fontsize=8)
+    axis.set_xscale("log")
+    axis.set_xlabel("final MNIST FD (mean ± std over seeds; lower is better)")
+    base = next((row for row in summary if row["variant"] == "baseline"), None)
+    if base is not None and base["fd_mean"] is not None:
+        axis.axvline(base["fd_mean"], color="black", linestyle="--", linewidth=1, label="baseline")
+    if floor_fd is not None:
+        axis.axvline(floor_fd, color="green", linestyle=":", linewidth=1, label="real-data floor")
+    axis.legend(loc="lower right", fontsize=8)
+    if title:
+        axis.set_title(title, fontsize=10)
+    figure.tight_layout()
+    return figure
 
 
 def main(argv: list[str] | None = None) -> int:

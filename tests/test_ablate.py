@@ -174,3 +174,40 @@ def test_cli_lists_the_variants(capsys):
     assert ablate.main(["--list"]) == 0
     out = capsys.readouterr().out
     assert "without:dcgan-batch-norm" in out and "with:ganhacks-label-smoothing" in out
+
+
+def test_verdicts_read_leave_one_out_and_add_one():
+    def rows(variant, fds, kind="leave_one_out", practice=""):
+        return [
+            {
+                "variant": variant,
+                "kind": kind,
+                "practice": practice,
+                "seed": i,
+                "final_fd": fd,
+                "final_classes": 10,
+                "time_to_good": None,
+                "diverged": fd is None,
+                "collapsed": False,
+            }
+            for i, fd in enumerate(fds)
+        ]
+
+    data = (
+        rows("baseline", [20.0, 21.0, 22.0], "baseline")
+        + rows("plain", [200.0, 210.0, 190.0], "plain")
+        + rows("without:dcgan-batch-norm", [60.0, 65.0, 70.0])  # removing it hurts: it helps
+        + rows("without:ganhacks-label-smoothing", [21.0, 20.0, 22.5])  # within the spread
+        + rows("without:dcgan-adam", [None, None, None])  # every run diverged
+        + rows("with:dcgan-batch-norm", [100.0, 110.0, 90.0], "add_one")
+        + rows("with:ganhacks-gaussian-latent", [300.0, 290.0, 310.0], "add_one")
+    )
+    table = {v["practice"]: v for v in ablate.verdicts(data)}
+    assert table["dcgan-batch-norm"]["without_verdict"] == "helps"
+    assert table["dcgan-batch-norm"]["with_verdict"] == "helps"
+    assert table["ganhacks-label-smoothing"]["without_verdict"] == "no measurable effect"
+    assert table["dcgan-adam"]["without_verdict"] == "helps"
+    assert table["ganhacks-gaussian-latent"]["with_verdict"] == "hurts"
+    assert table["ganhacks-noisy-labels"]["with_verdict"] == "no result"
+    figure = ablate.plot_summary(data, floor_fd=2.9)
+    assert len(figure.axes[0].get_yticklabels()) == 7
