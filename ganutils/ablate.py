@@ -95,6 +95,12 @@ _EXTRA = {
     ),
 }
 
+#: Practices the recipe does not use: their "leave-one-out" variant adds them.
+_RECIPE_LACKS = frozenset({"ganhacks-noisy-labels"})
+
+#: A difference smaller than this share of the reference FD is never called an effect.
+RELATIVE_TOLERANCE = 0.05
+
 #: Add-one variants that are not meaningful on the plain GAN, with the reason.
 _NOT_ADDED = {
     "ganhacks-noisy-labels": "the plain GAN already has no label noise, and the recipe adds none",
@@ -433,9 +439,13 @@ def verdicts(rows: list[dict]) -> list[dict]:
 
     Leave-one-out: the practice **helps** when the run without it ends with a
     higher (worse) mean FD than the baseline by more than the two standard
-    deviations added together, **hurts** when lower by as much, and otherwise
-    has **no measurable effect**. Add-one is read the same way against the
-    plain GAN. A variant that diverged in every run counts as infinitely bad.
+    deviations added together (and by more than :data:`RELATIVE_TOLERANCE`
+    of the baseline's FD, so that identical, seed-independent failures do not
+    count), **hurts** when lower by as much, and otherwise has **no
+    measurable effect**. For a practice the recipe does not use (label
+    noise), the variant adds it, and the reading flips. Add-one is read the
+    same way against the plain GAN. A variant that diverged in every run
+    counts as infinitely bad.
 
     Returns:
         ``{"practice", "description", "without_fd", "without_verdict",
@@ -455,7 +465,7 @@ def verdicts(rows: list[dict]) -> list[dict]:
     def read(reference, variant, variant_is_better):
         if reference is None or variant is None:
             return "no result"
-        spread = reference[1] + variant[1]
+        spread = max(reference[1] + variant[1], RELATIVE_TOLERANCE * reference[0])
         if variant_is_better:
             return _effect(variant[0], reference[0], spread)
         return _effect(reference[0], variant[0], spread)
@@ -469,7 +479,9 @@ def verdicts(rows: list[dict]) -> list[dict]:
                 "practice": label,
                 "description": description,
                 "without_fd": without,
-                "without_verdict": read(baseline, without, variant_is_better=False),
+                "without_verdict": read(
+                    baseline, without, variant_is_better=label in _RECIPE_LACKS
+                ),
                 "with_fd": added,
                 "with_verdict": read(plain, added, variant_is_better=True),
             }

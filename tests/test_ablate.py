@@ -209,5 +209,17 @@ def test_verdicts_read_leave_one_out_and_add_one():
     assert table["dcgan-adam"]["without_verdict"] == "helps"
     assert table["ganhacks-gaussian-latent"]["with_verdict"] == "hurts"
     assert table["ganhacks-noisy-labels"]["with_verdict"] == "no result"
+    # A failure that does not depend on the seed (std 0) is not an effect by itself.
+    flat = rows("plain", [420.6] * 3, "plain") + rows(
+        "with:dcgan-leaky-relu", [420.5] * 3, "add_one"
+    )
+    (leaky,) = [v for v in ablate.verdicts(flat) if v["practice"] == "dcgan-leaky-relu"]
+    assert leaky["with_verdict"] == "no measurable effect"
+    # Label noise is not in the recipe: its variant adds it, and worse means it hurts.
+    noisy = rows("baseline", [20.0, 21.0, 22.0], "baseline") + rows(
+        "without:ganhacks-noisy-labels", [40.0, 41.0, 42.0]
+    )
+    (noise,) = [v for v in ablate.verdicts(noisy) if v["practice"] == "ganhacks-noisy-labels"]
+    assert noise["without_verdict"] == "hurts"
     figure = ablate.plot_summary(data, floor_fd=2.9)
     assert len(figure.axes[0].get_yticklabels()) == 7
