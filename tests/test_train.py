@@ -205,15 +205,14 @@ def test_lr_decay_follows_a_cosine_to_the_final_ratio():
 
 
 def test_ablation_alternatives_reach_the_models():
-    gan = train.build_gan(
-        train.TrainConfig(
-            **TINY,
-            downsample="maxpool",
-            upsample="upsampling",
-            d_activation="relu",
-            kernel_initializer="glorot_uniform",
-        )
+    config = train.TrainConfig(
+        **TINY,
+        downsample="maxpool",
+        upsample="upsampling",
+        d_activation="relu",
+        kernel_initializer="glorot_uniform",
     )
+    gan = train.build_gan(config)
 
     def kinds(model):
         names = set()
@@ -227,15 +226,7 @@ def test_ablation_alternatives_reach_the_models():
     assert "MaxPooling2D" in d_layers and "ReLU" in d_layers and "LeakyReLU" not in d_layers
     assert "UpSampling2D" in g_layers and "Conv2DTranspose" not in g_layers
     # A named initialiser is seeded: the same config builds the same weights.
-    again = train.build_gan(
-        train.TrainConfig(
-            **TINY,
-            downsample="maxpool",
-            upsample="upsampling",
-            d_activation="relu",
-            kernel_initializer="glorot_uniform",
-        )
-    )
+    again = train.build_gan(config)
     for a, b in zip(gan.generator.weights, again.generator.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
