@@ -39,6 +39,7 @@ ganutils.config.setup(seed=0, profile="cpu")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from ganutils import gan as engine  # noqa: E402
 from ganutils import train  # noqa: E402
 
 LATENT_DIM = 100
@@ -90,12 +91,12 @@ def make_models(kind: str):
 
 
 def adam():
-    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+    return engine.make_optimizer("adam", 2e-4, beta_1=0.5)
 
 
 def time_ours(kind, images, batch_size, steps, jit=False, simultaneous=False):
     generator, discriminator = make_models(kind)
-    gan = train.GAN(
+    gan = engine.GAN(
         generator, discriminator, latent_dim=LATENT_DIM, simultaneous=simultaneous, seed=0
     )
     gan.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=jit)
@@ -236,7 +237,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.scaling:
         # Before TensorFlow runs anything: MirroredStrategy gets 2 replicas.
-        ganutils.distribute.use_logical_cpus(2)
+        ganutils.config.use_logical_cpus(2)
 
     mnist = ganutils.data.load_mnist()
     images = ganutils.data.scale_images(mnist.images)

@@ -1,10 +1,19 @@
 """Shared helpers for the *Stable GANs* book.
 
-Each idea lives in its own module (``config``, ``data``, ``viz``, ...). Modules
-load on first use, so ``import ganutils`` is instant and does not start
-TensorFlow: call :func:`ganutils.config.setup` first in a notebook so that
-TensorFlow starts quietly, then use ``ganutils.data.load_mnist()`` and friends
-by their qualified names.
+Each idea lives in its own module, on one of four floors; a module imports
+only from its own floor or below (``ganutils/README.md`` draws the plan, and
+``tests/test_layout.py`` holds the package to it):
+
+1. no TensorFlow at import: ``config``, ``latent``, ``labels``, ``data``;
+2. Keras pieces: ``distribute``, ``stabilizers``, ``models``, ``classifier``,
+   ``metrics``, ``viz``;
+3. the engine and recipes: ``gan``, ``callbacks``, ``diagnostics``, ``train``, ``toy``;
+4. studies: ``studies``, ``ablate``.
+
+Modules load on first use, so ``import ganutils`` is instant and does not
+start TensorFlow: call :func:`ganutils.config.setup` first in a notebook so
+that TensorFlow starts quietly, then use ``ganutils.data.load_mnist()`` and
+friends by their qualified names.
 """
 
 from __future__ import annotations
@@ -14,27 +23,37 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-_SUBMODULES = (
-    "config",
-    "data",
-    "viz",
-    "latent",
-    "labels",
-    "models",
-    "train",
-    "callbacks",
-    "metrics",
-    "toy",
-    "diagnostics",
-    "stabilizers",
-    "distribute",
-    "ablate",
+#: The modules, floor by floor (see the docstring above).
+FLOORS = (
+    ("config", "latent", "labels", "data"),
+    ("distribute", "stabilizers", "models", "classifier", "metrics", "viz"),
+    ("gan", "callbacks", "diagnostics", "train", "toy"),
+    ("studies", "ablate"),
 )
+_SUBMODULES = tuple(name for floor in FLOORS for name in floor)
 
-__all__ = ["__version__", *_SUBMODULES]
+__all__ = ["FLOORS", "__version__", *_SUBMODULES]
 
 if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
-    from . import callbacks, config, data, labels, latent, metrics, models, train, viz  # noqa: F401
+    from . import (  # noqa: F401
+        ablate,
+        callbacks,
+        classifier,
+        config,
+        data,
+        diagnostics,
+        distribute,
+        gan,
+        labels,
+        latent,
+        metrics,
+        models,
+        stabilizers,
+        studies,
+        toy,
+        train,
+        viz,
+    )
 
 
 def __getattr__(name: str):

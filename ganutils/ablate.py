@@ -15,31 +15,29 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
-import json
 import math
-import os
-import platform
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from . import config as _config
+from . import data as _data
+from . import metrics as _metrics
+from . import studies as _studies
+from . import train as _train
+from .studies import Variant
 
 __all__ = [
     "PRACTICES",
+    "RELATIVE_TOLERANCE",
     "RESULTS_FILE",
-    "Variant",
     "main",
     "plain_overrides",
     "plot_summary",
-    "read_results",
     "run_ablation",
-    "run_variant",
-    "summarize",
+    "summary",
     "variants",
     "verdicts",
 ]
@@ -107,28 +105,6 @@ _NOT_ADDED = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class Variant:
-    """One configuration of the ablation.
-
-    Attributes:
-        name: Unique name (``baseline``, ``plain``, ``without:<practice>``,
-            ``with:<practice>`` or an extra name).
-        kind: ``"baseline"``, ``"plain"``, ``"leave_one_out"`` or ``"add_one"``.
-        practice: The book section label of the practice it tests ("" for the
-            two references).
-        description: What changes, in words.
-        overrides: :class:`ganutils.train.TrainConfig` fields that differ from
-            the recipe.
-    """
-
-    name: str
-    kind: str
-    practice: str
-    description: str
-    overrides: dict
-
-
 def plain_overrides() -> dict:
     """The plain GAN: every practice of :data:`PRACTICES` replaced by its alternative.
 
@@ -144,164 +120,41 @@ def plain_overrides() -> dict:
 
 
 def variants() -> list[Variant]:
-    """Every variant: the baseline, leave-one-out, the plain GAN and add-one."""
+    """Every variant: the baseline, leave-one-out, the plain GAN and add-one.
+
+    Each is a :class:`ganutils.studies.Variant` whose ``overrides`` are the
+    :class:`ganutils.train.TrainConfig` fields that differ from the recipe,
+    with its ``kind`` and the ``practice`` (section label) it tests.
+    """
     plain = plain_overrides()
-    result = [Variant("baseline", "baseline", "", "the book's recipe", {})]
+    result = [Variant("baseline", "the book's recipe", {}, kind="baseline")]
     for label, (description, overrides) in PRACTICES.items():
-        result.append(Variant(f"without:{label}", "leave_one_out", label, description, overrides))
+        result.append(
+            Variant(
+                f"without:{label}", description, overrides, kind="leave_one_out", practice=label
+            )
+        )
     for name, (label, description, overrides) in _EXTRA.items():
-        result.append(Variant(name, "leave_one_out", label, description, overrides))
-    result.append(Variant("plain", "plain", "", "every practice replaced", plain))
+        result.append(Variant(name, description, overrides, kind="leave_one_out", practice=label))
+    result.append(Variant("plain", "every practice replaced", plain, kind="plain"))
     recipe = _recipe_values(plain)
     for label, (_, overrides) in PRACTICES.items():
         if label in _NOT_ADDED:
             continue
         added = {k: v for k, v in plain.items() if k not in overrides}
         added.update({k: recipe[k] for k in overrides})
-        result.append(Variant(f"with:{label}", "add_one", label, f"plain GAN + {label}", added))
+        result.append(
+            Variant(f"with:{label}", f"plain GAN + {label}", added, kind="add_one", practice=label)
+        )
     return result
 
 
 def _recipe_values(fields: dict) -> dict:
-    from . import train as _train
-
     defaults = {f.name: f.default for f in dataclasses.fields(_train.TrainConfig)}
     return {name: defaults[name] for name in fields}
 
 
 # -- Running --------------------------------------------------------------------------------
-
-
-def _provenance(profile, data_summary: str) -> dict:
-    """Where a row came from: versions, machine, date and commit."""
-    import keras
-
-    tf = _config._import_tensorflow()
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).resolve().parent,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
-    return {
-        "profile": profile.name,
-        "data": data_summary,
-        "versions": {
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-        },
-        "machine": {
-            "cpu": _cpu_model(),
-            "cores": os.cpu_count(),
-            "gpus": gpus,
-        },
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "commit": commit,
-    }
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _finite_or_none(value) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def run_variant(
-    variant: Variant,
-    seed: int,
-    *,
-    profile,
-    images: np.ndarray,
-    scorer,
-    floor,
-    epochs: int | None = None,
-    check_every: int = 1,
-) -> dict:
-    """Train one variant with one seed and return its results row (without provenance).
-
-    A run whose losses turn NaN or infinite is stopped by a
-    :class:`ganutils.diagnostics.TrainingMonitor` and recorded with
-    ``diverged: true``; it does not raise.
-    """
-    from . import callbacks as _callbacks
-    from . import diagnostics as _diagnostics
-    from . import metrics as _metrics
-    from . import train as _train
-
-    overrides = {**variant.overrides, "seed": seed}
-    if epochs is not None:
-        overrides["epochs"] = epochs
-    config = _train.TrainConfig.for_profile(profile, **overrides)
-    check = _callbacks.QualityCheck(scorer, every=check_every, floor=floor)
-    monitor = _diagnostics.TrainingMonitor(verbose=False)
-    start = time.perf_counter()
-    _, history = _train.train_mnist(
-        config, images=images, extra_callbacks=[check, monitor], progress=False
-    )
-    wall = time.perf_counter() - start
-    fd = [_finite_or_none(v) for v in history.get("fd", [])]
-    scored = [i for i, v in enumerate(history.get("fd", [])) if not math.isnan(float(v))]
-    last = scored[-1] if scored else None
-    diverged = monitor.stopped_at is not None
-    seconds = history.get("train_seconds", [])
-    good = history.get("good", [])
-    time_to_good = _metrics.time_to_good([seconds[i] for i in scored], [good[i] for i in scored])
-    classes = None if last is None else int(history["classes_covered"][last])
-    return {
-        "variant": variant.name,
-        "kind": variant.kind,
-        "practice": variant.practice,
-        "seed": int(seed),
-        "epochs": config.epochs,
-        "config": config.to_dict(),
-        "final_fd": None if last is None else fd[last],
-        "final_classes": classes,
-        "final_classifier_score": None
-        if last is None
-        else _finite_or_none(history["classifier_score"][last]),
-        "fd_curve": [fd[i] for i in scored],
-        "classes_curve": [int(history["classes_covered"][i]) for i in scored],
-        "seconds_curve": [float(seconds[i]) for i in scored],
-        "time_to_good": time_to_good,
-        "diverged": diverged,
-        "collapsed": classes is not None and classes <= 3,
-        "wall_seconds": wall,
-    }
-
-
-def read_results(path) -> list[dict]:
-    """The rows of a results file (an empty list when there is none).
-
-    A half-written last line (a run killed while appending) is ignored.
-    """
-    path = Path(path)
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
 
 
 def _key(row_or_variant: str, seed: int, profile: str, epochs: int) -> tuple:
@@ -334,9 +187,6 @@ def run_ablation(
     Raises:
         ValueError: An unknown variant name or no seeds.
     """
-    from . import data as _data
-    from . import metrics as _metrics
-
     if not isinstance(profile, _config.Profile):
         profile = _config.get_profile(profile)
     chosen = variants()
@@ -351,7 +201,9 @@ def run_ablation(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / RESULTS_FILE
-    done = {_key(r["variant"], r["seed"], r["profile"], r["epochs"]) for r in read_results(path)}
+    done = {
+        _key(r["variant"], r["seed"], r["profile"], r["epochs"]) for r in _studies.read_rows(path)
+    }
     mnist = _data.load_mnist(limit=profile.max_digits)
     if images is None:
         images = _data.scale_images(mnist.images)
@@ -364,10 +216,10 @@ def run_ablation(
         for variant in chosen:
             if _key(variant.name, seed, profile.name, run_epochs) in done:
                 continue
-            provenance = provenance or _provenance(
+            provenance = provenance or _studies.provenance(
                 profile, f"{mnist.summary}; {len(images)} images"
             )
-            row = run_variant(
+            row = _studies.run_mnist(
                 variant,
                 seed,
                 profile=profile,
@@ -378,48 +230,30 @@ def run_ablation(
                 check_every=check_every,
             )
             row.update(provenance, floor_fd=float(floor.fd))
-            with path.open("a") as stream:
-                stream.write(json.dumps(row) + "\n")
-                stream.flush()
-                os.fsync(stream.fileno())
+            _studies.append_row(path, row)
             log(
                 f"{variant.name:42s} seed {seed}: FD {row['final_fd']}, "
                 f"{row['final_classes']} classes, good after {row['time_to_good']} s"
             )
-    return read_results(path)
+    return _studies.read_rows(path)
 
 
-def summarize(rows: list[dict]) -> list[dict]:
-    """Per variant: mean and standard deviation of the final FD over seeds, and counts.
+def summary(rows: list[dict]) -> list[dict]:
+    """Per variant of an ablation's rows: :func:`ganutils.studies.summarise` of the final FD.
 
     Returns:
-        One dict per variant (in first-seen order): ``variant``, ``kind``,
-        ``practice``, ``runs``, ``fd_mean``, ``fd_std`` (None when no finite
-        FD), ``classes_mean``, ``good_runs`` (runs that reached the quality
-        threshold), ``diverged``, ``collapsed``.
+        One dict per variant (in first-seen order): ``name``, ``kind``,
+        ``practice``, ``runs``, ``final_fd_mean``, ``final_fd_std`` (None when
+        no finite FD), ``final_classes_mean``, ``good_runs`` (runs that
+        reached the quality threshold), ``diverged``, ``collapsed``.
     """
-    groups: dict[str, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(row["variant"], []).append(row)
-    summary = []
-    for name, group in groups.items():
-        fds = [r["final_fd"] for r in group if r["final_fd"] is not None]
-        classes = [r["final_classes"] for r in group if r["final_classes"] is not None]
-        summary.append(
-            {
-                "variant": name,
-                "kind": group[0]["kind"],
-                "practice": group[0]["practice"],
-                "runs": len(group),
-                "fd_mean": float(np.mean(fds)) if fds else None,
-                "fd_std": float(np.std(fds)) if fds else None,
-                "classes_mean": float(np.mean(classes)) if classes else None,
-                "good_runs": sum(r["time_to_good"] is not None for r in group),
-                "diverged": sum(bool(r["diverged"]) for r in group),
-                "collapsed": sum(bool(r["collapsed"]) for r in group),
-            }
-        )
-    return summary
+    return _studies.summarise(
+        _studies.group_rows(rows),
+        metrics=("final_fd", "final_classes"),
+        cost=None,
+        counts={"good_runs": "time_to_good", "diverged": "diverged", "collapsed": "collapsed"},
+        keep=("kind", "practice"),
+    )
 
 
 def _effect(better_mean, worse_mean, spread) -> str:
@@ -435,7 +269,7 @@ def _effect(better_mean, worse_mean, spread) -> str:
 
 
 def verdicts(rows: list[dict]) -> list[dict]:
-    """One verdict per practice from the rows of an ablation (see :func:`summarize`).
+    """One verdict per practice from the rows of an ablation (see :func:`summary`).
 
     Leave-one-out: the practice **helps** when the run without it ends with a
     higher (worse) mean FD than the baseline by more than the two standard
@@ -452,15 +286,15 @@ def verdicts(rows: list[dict]) -> list[dict]:
         "with_fd", "with_verdict"}`` per practice, in the order of :data:`PRACTICES`;
         the FDs are ``(mean, std)`` or ``None``.
     """
-    summary = {row["variant"]: row for row in summarize(rows)}
+    by_name = {row["name"]: row for row in summary(rows)}
 
     def stats(name):
-        row = summary.get(name)
+        row = by_name.get(name)
         if row is None:
             return None
-        if row["fd_mean"] is None:
+        if row["final_fd_mean"] is None:
             return (math.inf, 0.0) if row["diverged"] == row["runs"] else None
-        return (row["fd_mean"], row["fd_std"])
+        return (row["final_fd_mean"], row["final_fd_std"])
 
     def read(reference, variant, variant_is_better):
         if reference is None or variant is None:
@@ -495,33 +329,37 @@ def plot_summary(rows: list[dict], *, floor_fd: float | None = None, title: str 
     The baseline's mean is a dashed line and the real-data floor a dotted one.
     Variants with no finite FD (every run diverged) are marked "diverged".
     """
-    from matplotlib.figure import Figure
-
-    summary = summarize(rows)
-    if not summary:
+    table = summary(rows)
+    if not table:
         raise ValueError("rows holds no results")
-    figure = Figure(figsize=(8, 0.32 * len(summary) + 1.4))
+    figure = Figure(figsize=(8, 0.32 * len(table) + 1.4))
     axis = figure.subplots()
-    positions = np.arange(len(summary))[::-1]
+    positions = np.arange(len(table))[::-1]
     colours = {
         "baseline": "black",
         "plain": "grey",
         "leave_one_out": "tab:red",
         "add_one": "tab:blue",
     }
-    for y, row in zip(positions, summary, strict=True):
-        if row["fd_mean"] is None:
+    for y, row in zip(positions, table, strict=True):
+        if row["final_fd_mean"] is None:
             axis.text(1, y, " diverged", va="center", fontsize=8)
             continue
         axis.errorbar(
-            row["fd_mean"], y, xerr=row["fd_std"], fmt="o", color=colours.get(row["kind"], "k")
+            row["final_fd_mean"],
+            y,
+            xerr=row["final_fd_std"],
+            fmt="o",
+            color=colours.get(row["kind"], "k"),
         )
-    axis.set_yticks(positions, [row["variant"] for row in summary], fontsize=8)
+    axis.set_yticks(positions, [row["name"] for row in table], fontsize=8)
     axis.set_xscale("log")
     axis.set_xlabel("final MNIST FD (mean ± std over seeds; lower is better)")
-    base = next((row for row in summary if row["variant"] == "baseline"), None)
-    if base is not None and base["fd_mean"] is not None:
-        axis.axvline(base["fd_mean"], color="black", linestyle="--", linewidth=1, label="baseline")
+    base = next((row for row in table if row["name"] == "baseline"), None)
+    if base is not None and base["final_fd_mean"] is not None:
+        axis.axvline(
+            base["final_fd_mean"], color="black", linestyle="--", linewidth=1, label="baseline"
+        )
     if floor_fd is not None:
         axis.axvline(floor_fd, color="green", linestyle=":", linewidth=1, label="real-data floor")
     axis.legend(loc="lower right", fontsize=8)

@@ -8,6 +8,10 @@ Used together by :func:`ganutils.train.train_mnist`, in this order:
 - :class:`TrainingGif`: the grids as a looping animated GIF.
 - :class:`Checkpoint`: both models, both optimizers, the epoch and the random
   state, written atomically, so an interrupted run resumes where it stopped.
+
+:class:`QualityCheck` adds quality scores to the history, and
+:class:`StepValues` recovers each step's own value from the running means
+Keras reports (:mod:`ganutils.diagnostics` uses it too).
 """
 
 from __future__ import annotations
@@ -16,18 +20,21 @@ import csv
 import io
 import json
 import math
-import os
-import sys
-import tempfile
 import time
 from pathlib import Path
 
+import imageio.v3 as iio
 import numpy as np
+from PIL import Image, ImageDraw
+from tqdm import tqdm  # the terminal bar: in a notebook ProgressBar updates a display
 
 from . import config as _config
 
-tf = _config._import_tensorflow()
+tf = _config.import_tensorflow()
 import keras  # noqa: E402
+
+from . import metrics as _metrics  # noqa: E402
+from .viz import grid_array  # noqa: E402
 
 __all__ = [
     "CHECKPOINT_FILE",
@@ -37,6 +44,7 @@ __all__ = [
     "ProgressBar",
     "QualityCheck",
     "SampleGrid",
+    "StepValues",
     "StopAfterEpoch",
     "TrainingGif",
     "read_history",
@@ -50,17 +58,37 @@ _CHECKPOINT_FORMAT = 1
 RUNTIME_OPTIONS = ("strategy", "precision", "jit_compile", "sync_batch_norm")
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file and rename, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` so a crash never leaves half a file (:func:`ganutils.config.atomic_path`)."""
+    with _config.atomic_path(path) as temporary:
+        temporary.write_bytes(data)
+
+
+class StepValues:
+    """Each step's own values, recovered from the running means Keras reports.
+
+    Keras hands ``on_train_batch_end`` the running mean of each metric since
+    the epoch began; the step's own value follows from two consecutive means,
+    ``x_k = k * mean_k - (k - 1) * mean_(k-1)``, exact up to float32 round-off
+    (which grows with k: about 1e-4 relative after 1,000 steps). Call
+    :meth:`reset` at the start of every epoch.
+    """
+
+    def __init__(self):
+        self._previous: dict[str, float] = {}
+
+    def reset(self) -> None:
+        self._previous = {}
+
+    def update(self, batch: int, logs) -> dict[str, float]:
+        """The values of step ``batch`` (0-based within the epoch) from its ``logs``."""
+        count = batch + 1
+        values = {}
+        for name, mean in (logs or {}).items():
+            mean = float(mean)
+            values[name] = count * mean - (count - 1) * self._previous.get(name, 0.0)
+            self._previous[name] = mean
+        return values
 
 
 # -- Sample grids and the GIF ------------------------------------------------------
@@ -68,10 +96,6 @@ def _atomic_write(path: Path, write) -> None:
 
 def _labelled_frame(images: np.ndarray, label: str, *, ncols: int) -> np.ndarray:
     """A grid of generated images with ``label`` drawn in a strip above it."""
-    from PIL import Image, ImageDraw
-
-    from .viz import grid_array
-
     grid = grid_array(images, ncols=ncols)
     strip = 14
     canvas = Image.new("L", (grid.shape[1], grid.shape[0] + strip), color=0)
@@ -107,17 +131,13 @@ class SampleGrid(keras.callbacks.Callback):
         return Path(out_dir) / f"epoch_{epoch:03d}.png"
 
     def on_epoch_end(self, epoch, logs=None):
-        import imageio.v3 as iio
-
         images = np.asarray(self.model.sampler(self.latents, training=False))
         label = f"epoch {epoch + 1}"
         if not np.isfinite(images).all():  # keep the run (and its GIF) going; say so
             images, label = np.nan_to_num(images, nan=-1.0).clip(-1, 1), label + " (non-finite)"
         frame = _labelled_frame(images, label, ncols=self.ncols)
         path = self.path_for(self.out_dir, epoch + 1)
-        _atomic_write(
-            path, lambda stream: stream.write(iio.imwrite("<bytes>", frame, extension=".png"))
-        )
+        _write_bytes(path, iio.imwrite("<bytes>", frame, extension=".png"))
 
 
 class TrainingGif(keras.callbacks.Callback):
@@ -155,8 +175,6 @@ def write_gif(
     Returns:
         The number of frames written.
     """
-    import imageio.v3 as iio
-
     frames = [
         iio.imread(SampleGrid.path_for(samples_dir, epoch))
         for epoch in range(1, last_epoch + 1)
@@ -169,7 +187,7 @@ def write_gif(
         durations = durations[0]
     # loop=0 loops forever; without it the GIF plays once. Durations are in ms.
     data = iio.imwrite("<bytes>", np.stack(frames), extension=".gif", duration=durations, loop=0)
-    _atomic_write(Path(path), lambda stream: stream.write(data))
+    _write_bytes(Path(path), data)
     return len(frames)
 
 
@@ -203,10 +221,7 @@ class LossHistory(keras.callbacks.Callback):
     step, and ``history.csv`` the epoch table. On resume the arrays are read
     back and cut to the epochs the checkpoint covers.
 
-    Keras hands ``on_train_batch_end`` the running mean of each metric since
-    the epoch began; the step's own value is recovered from two consecutive
-    means, ``x_k = k * mean_k - (k - 1) * mean_(k-1)``, exact up to float32
-    round-off (which grows with k: about 1e-4 relative after 1,000 steps).
+    Per-step values come from :class:`StepValues`.
 
     Args:
         out_dir: The run folder.
@@ -218,7 +233,7 @@ class LossHistory(keras.callbacks.Callback):
         self.out_dir = Path(out_dir)
         self.epochs = self._kept(_read_arrays(self.out_dir / "history"), initial_epoch)
         self.steps = self._kept(_read_arrays(self.out_dir / "steps"), initial_epoch)
-        self._previous: dict[str, float] = {}
+        self._values = StepValues()
         self._epoch = initial_epoch
 
     @staticmethod
@@ -240,18 +255,13 @@ class LossHistory(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch + 1
-        self._previous = {}
+        self._values.reset()
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
-        count = batch + 1
         step = len(self.steps.get("step", [])) + 1
         self.steps.setdefault("step", []).append(step)
         self.steps.setdefault("epoch", []).append(self._epoch)
-        for name, mean in logs.items():
-            mean = float(mean)
-            value = count * mean - (count - 1) * self._previous.get(name, 0.0)
-            self._previous[name] = mean
+        for name, value in self._values.update(batch, logs).items():
             self.steps.setdefault(name, []).append(value)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -273,14 +283,14 @@ class LossHistory(keras.callbacks.Callback):
                 dtype = np.int64 if name in ("epoch", "step") else np.float64
                 buffer = io.BytesIO()
                 np.save(buffer, np.asarray(values, dtype=dtype))
-                _atomic_write(folder / f"{name}.npy", lambda s, b=buffer: s.write(b.getvalue()))
+                _write_bytes(folder / f"{name}.npy", buffer.getvalue())
         names = ["epoch", *sorted(k for k in self.epochs if k != "epoch")]
         text = io.StringIO()
         writer = csv.writer(text)
         writer.writerow(names)
         for index in range(len(self.epochs["epoch"])):
             writer.writerow([self.epochs[name][index] for name in names])
-        _atomic_write(self.out_dir / "history.csv", lambda s: s.write(text.getvalue().encode()))
+        _write_bytes(self.out_dir / "history.csv", text.getvalue().encode())
 
 
 # -- Checkpoints ----------------------------------------------------------------------
@@ -359,7 +369,9 @@ class Checkpoint(keras.callbacks.Callback):
             "signature": signature,
         }
         arrays["meta"] = np.asarray(json.dumps(meta))
-        _atomic_write(self.path, lambda stream: np.savez(stream, **arrays))
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        _write_bytes(self.path, buffer.getvalue())
         return self.path
 
     def read_meta(self) -> dict | None:
@@ -487,8 +499,6 @@ class QualityCheck(keras.callbacks.Callback):
         self._since = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        from . import metrics
-
         self.train_seconds += time.perf_counter() - self._since
         if logs is not None:
             logs["train_seconds"] = self.train_seconds
@@ -496,8 +506,9 @@ class QualityCheck(keras.callbacks.Callback):
         if logs is not None and ((epoch + 1) % self.every == 0 or last):
             if self._latents is None:
                 rng = np.random.default_rng(self.seed)
-                shape = (self.sample_size, self.model.latent_dim)
-                if getattr(self.model, "latent_distribution", "gaussian") == "uniform":
+                options = self.model.options
+                shape = (self.sample_size, options.latent_dim)
+                if options.latent_distribution == "uniform":
                     self._latents = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
                 else:
                     self._latents = rng.standard_normal(shape, dtype=np.float32)
@@ -517,7 +528,7 @@ class QualityCheck(keras.callbacks.Callback):
                     classes_covered=float(score.classes_covered),
                     class_kl=score.class_kl,
                     classifier_score=score.classifier_score,
-                    good=float(metrics.is_good(score, self.floor)),
+                    good=float(_metrics.is_good(score, self.floor)),
                 )
         self._since = time.perf_counter()
 
@@ -535,14 +546,6 @@ class StopAfterEpoch(keras.callbacks.Callback):
 
 
 # -- Progress -------------------------------------------------------------------------
-
-
-def _in_notebook() -> bool:
-    shell = sys.modules.get("IPython")
-    if shell is None:
-        return False
-    ipython = shell.get_ipython()
-    return ipython is not None and "IPKernelApp" in ipython.config
 
 
 class ProgressBar(keras.callbacks.Callback):
@@ -575,13 +578,11 @@ class ProgressBar(keras.callbacks.Callback):
         self._summary = ""
         self._handle = None
         self._bar = None
-        if _in_notebook():
-            from IPython.display import display
+        if _config.in_notebook():
+            from IPython.display import display  # a notebook has IPython; a terminal need not
 
             self._handle = display({"text/plain": "starting..."}, raw=True, display_id=True)
         else:
-            from tqdm.auto import tqdm
-
             self._bar = tqdm(total=self._epochs, unit="epoch", dynamic_ncols=True)
 
     def on_epoch_begin(self, epoch, logs=None):

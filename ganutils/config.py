@@ -7,6 +7,12 @@ Every notebook starts with::
 which picks the run profile, starts TensorFlow without its start-up log lines,
 and seeds Python, NumPy and Keras from one number.
 
+This module is on the package's lowest floor: importing it does not start
+TensorFlow. :func:`import_tensorflow` does, quietly, and every module that
+needs TensorFlow gets it from there. The small helpers every floor shares live
+here too: :func:`use_logical_cpus`, :func:`in_notebook` and
+:func:`atomic_path`.
+
 Profiles (chosen by the ``GANUTILS_PROFILE`` environment variable):
 
 ``smoke``
@@ -26,6 +32,7 @@ import random
 import sys
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -33,11 +40,16 @@ __all__ = [
     "PROFILES",
     "PROFILE_ENV_VAR",
     "Profile",
+    "atomic_path",
+    "check_seed",
     "get_profile",
     "gpu_available",
+    "import_tensorflow",
+    "in_notebook",
     "quiet_tensorflow",
     "seed_everything",
     "setup",
+    "use_logical_cpus",
 ]
 
 PROFILE_ENV_VAR = "GANUTILS_PROFILE"
@@ -148,8 +160,13 @@ def quiet_tensorflow() -> Iterator[list[str]]:
 _STARTUP_LOG: list[str] = []
 
 
-def _import_tensorflow():
-    """Import TensorFlow once, quietly, with Python-side logging at ERROR."""
+def import_tensorflow():
+    """Import TensorFlow once, quietly, with Python-side logging at ERROR; return it.
+
+    Every ``ganutils`` module that needs TensorFlow or Keras calls this first
+    (``tf = config.import_tensorflow()`` at the top of the module), so the
+    start-up lines are caught whichever module a notebook imports first.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
@@ -168,8 +185,15 @@ def _import_tensorflow():
 
 def gpu_available() -> bool:
     """Whether TensorFlow sees at least one GPU."""
-    tf = _import_tensorflow()
+    tf = import_tensorflow()
     return bool(tf.config.list_physical_devices("GPU"))
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """``seed`` as an ``int``; a ValueError naming ``name`` unless it is a non-negative integer."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{name} must be a non-negative integer; got {seed!r}")
+    return int(seed)
 
 
 def seed_everything(seed: int) -> None:
@@ -182,9 +206,8 @@ def seed_everything(seed: int) -> None:
     Raises:
         ValueError: ``seed`` is not a non-negative integer.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
-    _import_tensorflow()
+    seed = check_seed(seed)
+    import_tensorflow()
     import keras
 
     random.seed(int(seed))
@@ -202,7 +225,7 @@ def setup(
         profile: Profile name; ``None`` reads ``GANUTILS_PROFILE`` (see
             :func:`get_profile`).
         logical_cpus: Split the CPU into this many logical devices (see
-            :func:`ganutils.distribute.use_logical_cpus`), so that a
+            :func:`use_logical_cpus`), so that a
             ``MirroredStrategy`` has several replicas on a machine without
             GPUs. Only before TensorFlow has run anything: first thing in a
             fresh process or kernel.
@@ -219,12 +242,84 @@ def setup(
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     chosen = get_profile(profile)
     if logical_cpus is not None:
-        from . import distribute
-
-        distribute.use_logical_cpus(logical_cpus)
+        use_logical_cpus(logical_cpus)
     seed_everything(seed)
     _inline_figures()
     return chosen
+
+
+def use_logical_cpus(count: int) -> list[str]:
+    """Split the CPU into ``count`` logical devices, so one machine can test ``"mirrored"``.
+
+    Must run before TensorFlow executes its first operation (call it right
+    after :func:`setup`, or pass ``logical_cpus=`` to it). The devices share
+    the same cores: this shows that the code is correct under several
+    replicas (see :mod:`ganutils.distribute`), not that it is faster.
+
+    Args:
+        count: Number of logical CPU devices (1 leaves the CPU whole).
+
+    Returns:
+        The logical CPU device names, e.g. ``["/device:CPU:0", "/device:CPU:1"]``.
+
+    Raises:
+        ValueError: ``count`` is not a positive integer.
+        RuntimeError: TensorFlow already started with a different number of
+            CPU devices (restart the kernel or process).
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a positive integer; got {count!r}")
+    tf = import_tensorflow()
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    configured = tf.config.get_logical_device_configuration(cpu)
+    if (len(configured) if configured else 1) != count:
+        try:
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)]
+            )
+        except RuntimeError as error:
+            raise RuntimeError(
+                f"cannot split the CPU into {count} logical devices: TensorFlow has already "
+                "started. Call ganutils.config.setup(logical_cpus=...) first thing in a fresh "
+                "process or kernel."
+            ) from error
+    return [device.name for device in tf.config.list_logical_devices("CPU")]
+
+
+def in_notebook() -> bool:
+    """Whether this code runs in a Jupyter kernel (not a terminal or a plain script).
+
+    Reads IPython only if something already imported it, so scripts never load it.
+    """
+    module = sys.modules.get("IPython")
+    shell = module.get_ipython() if module is not None else None
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Write a file through a temporary one beside it, renamed into place at the end.
+
+    The body writes to the yielded path (same folder, same suffix, so
+    ``model.save`` accepts it); on success it replaces ``path`` in one rename,
+    so a reader or a crash never sees half a file. On an exception the
+    temporary file is removed and ``path`` is left as it was::
+
+        with atomic_path(out / "history.csv") as temporary:
+            temporary.write_text(text)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}"
+    )
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _inline_figures() -> None:
@@ -235,10 +330,5 @@ def _inline_figures() -> None:
     IPython versions no longer switch on by themselves; without it a figure
     shows as the text ``<Figure size ...>``.
     """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is not None and "IPKernelApp" in getattr(shell, "config", {}):
-        shell.run_line_magic("matplotlib", "inline")
+    if in_notebook():
+        sys.modules["IPython"].get_ipython().run_line_magic("matplotlib", "inline")

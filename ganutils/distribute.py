@@ -1,6 +1,6 @@
 """Going bigger: distribution strategies, mixed precision and the pieces the GAN step needs.
 
-The book's GAN (:class:`ganutils.train.GAN`) runs unchanged under any
+The book's GAN (:class:`ganutils.gan.GAN`) runs unchanged under any
 ``tf.distribute`` strategy. One option picks it (``TrainConfig.strategy`` or
 ``--strategy`` on the command line), and :func:`make_strategy` builds it:
 
@@ -8,7 +8,7 @@ The book's GAN (:class:`ganutils.train.GAN`) runs unchanged under any
     One device (the CPU, or the first GPU).
 ``"mirrored"``
     ``MirroredStrategy``: one replica per GPU of this machine; without GPUs,
-    one per logical CPU device (see :func:`use_logical_cpus`).
+    one per logical CPU device (see :func:`ganutils.config.use_logical_cpus`).
 ``"tpu"``
     ``TPUStrategy`` on the TPU this process can reach (Colab, Cloud TPU VM).
 ``"multi_worker"``
@@ -34,31 +34,24 @@ import json
 import os
 from collections.abc import Iterator
 
-import numpy as np
+from . import config
 
-from . import config as _config
-
-tf = _config._import_tensorflow()
+tf = config.import_tensorflow()
 import keras  # noqa: E402
 
 __all__ = [
     "PRECISIONS",
     "STRATEGIES",
-    "biases_before_batch_norm",
     "check_options",
-    "differing_share",
     "float32_outputs",
     "gradient_norm",
     "is_chief",
     "make_strategy",
-    "max_difference",
-    "one_step_weights",
     "precision_policy",
     "replica_seed",
     "scale_loss",
     "step_logs",
     "synchronize_batch_norm",
-    "use_logical_cpus",
     "worker_index",
 ]
 
@@ -76,43 +69,6 @@ def check_options(*, strategy: str = "default", precision: str = "float32") -> N
     ):
         if value not in choices:
             raise ValueError(f"{name} must be one of {choices}; got {value!r}")
-
-
-def use_logical_cpus(count: int) -> list[str]:
-    """Split the CPU into ``count`` logical devices, so one machine can test ``"mirrored"``.
-
-    Must run before TensorFlow executes its first operation (call it right
-    after :func:`ganutils.config.setup`, or pass ``logical_cpus=`` to it).
-    The devices share the same cores: this shows that the code is correct
-    under several replicas, not that it is faster.
-
-    Args:
-        count: Number of logical CPU devices (1 leaves the CPU whole).
-
-    Returns:
-        The logical CPU device names, e.g. ``["/device:CPU:0", "/device:CPU:1"]``.
-
-    Raises:
-        ValueError: ``count`` is not a positive integer.
-        RuntimeError: TensorFlow already started with a different number of
-            CPU devices (restart the kernel or process).
-    """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"count must be a positive integer; got {count!r}")
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    configured = tf.config.get_logical_device_configuration(cpu)
-    if (len(configured) if configured else 1) != count:
-        try:
-            tf.config.set_logical_device_configuration(
-                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)]
-            )
-        except RuntimeError as error:
-            raise RuntimeError(
-                f"cannot split the CPU into {count} logical devices: TensorFlow has already "
-                "started. Call ganutils.config.setup(logical_cpus=...) first thing in a fresh "
-                "process or kernel."
-            ) from error
-    return [device.name for device in tf.config.list_logical_devices("CPU")]
 
 
 def make_strategy(name: str = "default", *, tpu: str = "") -> tf.distribute.Strategy:
@@ -301,84 +257,3 @@ def synchronize_batch_norm(model: keras.Model, synchronized: bool = True) -> int
             layer.synchronized = bool(synchronized)
             count += 1
     return count
-
-
-# -- Checking a strategy against one device ---------------------------------------------
-
-
-def one_step_weights(config, images, latents) -> dict[str, np.ndarray]:
-    """Build ``config``'s GAN, take one ``fit`` step on one batch, return every weight.
-
-    The batch is ``images`` with its ``latents`` (see
-    :func:`ganutils.train.make_dataset`), so two strategies see exactly the
-    same data and the same random draws.
-
-    Args:
-        config: A :class:`ganutils.train.TrainConfig`; ``batch_size`` must equal ``len(images)``.
-        images: ``(batch_size, 28, 28, 1)`` float32 in [-1, 1].
-        latents: ``(batch_size, latent_dim)`` float32.
-
-    Returns:
-        ``"generator/<path>"`` and ``"discriminator/<path>"`` -> float32 array,
-        batch-norm statistics included.
-    """
-    from . import train
-
-    gan = train.build_gan(config)
-    dataset = train.make_dataset(
-        images, batch_size=config.batch_size, latents=latents, shuffle=False
-    )
-    gan.fit(dataset, epochs=1, verbose=0, shuffle=False)
-    return {
-        f"{name}/{variable.path}": np.asarray(variable.numpy())
-        for name, network in (("generator", gan.generator), ("discriminator", gan.discriminator))
-        for variable in network.variables
-    }
-
-
-def max_difference(first: dict, second: dict, *, skip=()) -> float:
-    """The largest absolute difference between two :func:`one_step_weights` results.
-
-    Weights are matched by order (layer names differ between two builds); the
-    paths of ``first`` listed in ``skip`` are left out.
-    """
-    return max(
-        float(np.max(np.abs(a - b)))
-        for (path, a), b in zip(first.items(), second.values(), strict=True)
-        if path not in skip
-    )
-
-
-def differing_share(first: dict, second: dict, *, atol: float = 1e-5, skip=()) -> float:
-    """The share of individual weights (0 to 1) that differ by more than ``atol``.
-
-    Matched as in :func:`max_difference`. A few weights whose gradient is
-    almost zero can differ by more than round-off after an Adam step (see
-    :func:`biases_before_batch_norm`); a different step moves most of them.
-    """
-    pairs = [
-        (a, b)
-        for (path, a), b in zip(first.items(), second.values(), strict=True)
-        if path not in skip
-    ]
-    differing = sum(int(np.sum(np.abs(a - b) > atol)) for a, b in pairs)
-    return differing / sum(a.size for a, _ in pairs)
-
-
-def biases_before_batch_norm(weights: dict) -> list[str]:
-    """The paths of biases that feed a batch normalisation, and of its moving means.
-
-    Batch normalisation subtracts the batch mean, so a bias just before it has
-    a gradient of exactly zero; what the computation returns is round-off,
-    about 1e-9, whose sign differs with the order of the sums. Adam divides
-    every gradient by its own running size, so it turns that noise into a
-    step of up to the learning rate in either direction (and the moving mean
-    picks it up). These weights are excluded when two strategies are compared.
-    """
-    skipped = []
-    for path in weights:
-        block = path.rsplit("/", 2)[0]
-        norm = [p for p in weights if p.startswith(f"{block}/batch_normalization")]
-        if path.endswith("/bias") and norm:
-            skipped += [path, *(p for p in norm if p.endswith("/moving_mean"))]
-    return skipped

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .latent import _check_rng
+from .latent import check_rng
 
 __all__ = [
     "noisy_labels",
@@ -86,7 +86,7 @@ def smooth_positive_labels(
     high = _check_number("high", high)
     if low >= high:
         raise ValueError(f"low must be below high; got low={low} and high={high}")
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     positive = labels == 1
     labels[positive] = rng.uniform(low, high, size=int(positive.sum()))
     return labels
@@ -121,7 +121,7 @@ def smooth_negative_labels(
     high = _check_number("high", high)
     if not 0.0 < high <= 1.0:
         raise ValueError(f"high must lie in (0, 1]; got {high}")
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     negative = labels == 0
     labels[negative] = rng.uniform(0.0, high, size=int(negative.sum()))
     return labels
@@ -184,7 +184,7 @@ def noisy_labels(
     p_flip = _check_number("p_flip", p_flip)
     if not 0.0 <= p_flip <= 1.0:
         raise ValueError(f"p_flip must lie in [0, 1]; got {p_flip}")
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     n_flip = round(p_flip * len(labels))
     flip = rng.choice(len(labels), size=n_flip, replace=False)
     labels[flip] = 1.0 - labels[flip]

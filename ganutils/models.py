@@ -14,7 +14,7 @@ Part V's stabilisers are options too, all off by default: spectral
 normalisation (``spectral_norm``) and minibatch standard deviation
 (``minibatch_stddev``) in the discriminator, Gaussian noise in the generator's
 layers (``noise``), dropout in either, and L1/L2 weight penalties (``l1``,
-``l2``) on every kernel, which :class:`ganutils.train.GAN` adds to the loss.
+``l2``) on every kernel, which :class:`ganutils.gan.GAN` adds to the loss.
 
 The discriminator returns **logits** (no sigmoid): the losses in
 :mod:`ganutils.train` apply the sigmoid inside the cross-entropy, which is
@@ -23,10 +23,13 @@ numerically safer.
 
 from __future__ import annotations
 
-import keras
-from keras import layers
+from . import config
 
-from . import stabilizers as _stabilizers
+config.import_tensorflow()  # before Keras, so TensorFlow starts quietly
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+from . import stabilizers as _stabilizers  # noqa: E402
 
 __all__ = [
     "ACTIVATIONS",

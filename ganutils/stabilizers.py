@@ -1,7 +1,8 @@
 """Stabilisers beyond the basics: the pieces, each usable on its own.
 
-:class:`ganutils.train.GAN` switches these on by option (``loss="wgan_gp"``,
-``instance_noise=(0.1, 2000)``, ``augment="both"``, ``feature_matching=True``);
+:class:`ganutils.gan.GAN` switches these on by option (``loss="wgan_gp"``,
+``instance_noise=0.1, instance_noise_steps=2000``, ``augment="both"``,
+``feature_matching=True``);
 :mod:`ganutils.models` builds them into the networks (``spectral_norm=True``,
 ``minibatch_stddev=True``, ``l1``/``l2``, ``noise``). This module holds the
 parts themselves, so a chapter can call each one on a tiny input and a test
@@ -17,37 +18,30 @@ can check the property it promises:
 - feature matching (:func:`feature_extractor`, :func:`feature_matching_loss`,
   Salimans et al. 2016);
 - model rewrites for networks built elsewhere (:func:`spectral_normalize`,
-  :func:`add_layer_noise`, :func:`add_minibatch_stddev`);
-- the comparison behind the chapter's closing table (:func:`compare_toy`,
-  :func:`summarise`, :func:`markdown_table`).
+  :func:`add_layer_noise`, :func:`add_minibatch_stddev`).
+
+The comparison behind chapter 7's closing table lives in :mod:`ganutils.studies`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
-from . import config as _config
+from . import config
 
-tf = _config._import_tensorflow()
+tf = config.import_tensorflow()
 import keras  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
 __all__ = [
     "AUGMENT_POLICIES",
     "MinibatchStddev",
-    "StepTimer",
-    "Variant",
     "add_instance_noise",
     "add_layer_noise",
     "add_minibatch_stddev",
-    "border_ink",
     "clip_weights",
-    "compare_mnist",
-    "compare_toy",
     "diff_augment",
     "feature_extractor",
     "feature_matching_loss",
@@ -55,11 +49,8 @@ __all__ = [
     "instance_noise_std",
     "interpolate",
     "largest_singular_value",
-    "markdown_table",
-    "plot_points",
     "spectral_normalize",
-    "summarise",
-    "wasserstein_critic_loss",
+    "wasserstein_critic_losses",
     "wasserstein_generator_loss",
 ]
 
@@ -76,14 +67,16 @@ def _check_positive_float(name: str, value) -> float:
 # -- Wasserstein losses, clipping and the gradient penalty -------------------------------
 
 
-def wasserstein_critic_loss(real_scores, fake_scores):
-    """The critic's WGAN loss: ``mean(D(fake)) - mean(D(real))`` (Arjovsky et al. 2017).
+def wasserstein_critic_losses(real_scores, fake_scores):
+    """The critic's WGAN loss in its two halves: ``(-mean(D(real)), mean(D(fake)))``.
 
-    Minimising it pushes real scores up and fake scores down; its negative
-    estimates the Wasserstein-1 distance when the critic is 1-Lipschitz.
-    Scores are raw critic outputs ``(n, 1)``, no sigmoid.
+    Their sum, ``mean(D(fake)) - mean(D(real))``, is the loss the critic
+    minimises (Arjovsky et al. 2017): it pushes real scores up and fake scores
+    down, and its negative estimates the Wasserstein-1 distance when the critic
+    is 1-Lipschitz. The engine records the halves as ``d_loss_real`` and
+    ``d_loss_fake``. Scores are raw critic outputs ``(n, 1)``, no sigmoid.
     """
-    return ops.mean(fake_scores) - ops.mean(real_scores)
+    return -ops.mean(real_scores), ops.mean(fake_scores)
 
 
 def wasserstein_generator_loss(fake_scores):
@@ -422,311 +415,3 @@ def add_minibatch_stddev(discriminator: keras.Model, *, seed: int = 0) -> keras.
         x = layers.Flatten()(x)
     logit = layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=seed))(x)
     return keras.Model(inputs, logit, name=f"{discriminator.name}_mbstd")
-
-
-# -- Comparing stabilisers on the same footing --------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Variant:
-    """One arm of a comparison: what to change relative to the baseline.
-
-    Attributes:
-        name: Row label.
-        targets: The failure the stabiliser targets (for the table).
-        gan_options: Extra ``GAN(...)`` options (``{"loss": "wgan_gp", "d_steps": 5}``).
-        config: ``ToyConfig`` field overrides (``{"d_dropout": 0.5}``).
-        generator: ``(config) -> model`` replacing the default generator, or ``None``.
-        discriminator: ``(config) -> model`` replacing the default discriminator, or ``None``.
-        optimizer: ``"adam"`` or ``"rmsprop"`` for both networks.
-    """
-
-    name: str
-    targets: str = ""
-    gan_options: Mapping = dataclasses.field(default_factory=dict)
-    config: Mapping = dataclasses.field(default_factory=dict)
-    generator: Callable | None = None
-    discriminator: Callable | None = None
-    optimizer: str = "adam"
-
-
-def _toy_run(variant: Variant, base, seed: int, sigmas: float) -> dict:
-    from . import toy
-
-    config = dataclasses.replace(base, seed=seed, **dict(variant.config))
-    kwargs = {}
-    if variant.generator is not None:
-        kwargs["generator"] = variant.generator(config)
-    if variant.discriminator is not None:
-        kwargs["discriminator"] = variant.discriminator(config)
-    if variant.optimizer == "rmsprop":
-        kwargs["d_optimizer"] = keras.optimizers.RMSprop(
-            config.d_learning_rate or config.learning_rate
-        )
-        kwargs["g_optimizer"] = keras.optimizers.RMSprop(config.learning_rate)
-    elif variant.optimizer != "adam":
-        raise ValueError(f"optimizer must be 'adam' or 'rmsprop'; got {variant.optimizer!r}")
-    timer = StepTimer()
-    start = time.perf_counter()
-    _, _, snapshots = toy.train_toy(
-        config, gan_options=dict(variant.gan_options), callbacks=[timer], **kwargs
-    )
-    seconds = time.perf_counter() - start
-    points = snapshots.points[-1]
-    score = toy.evaluate(points, config.mixture, sigmas=sigmas)
-    return {
-        "modes_covered": score["modes_covered"],
-        "high_quality": score["high_quality"],
-        "seconds": seconds,
-        "step_ms": timer.median_ms(),
-        "points": points,
-    }
-
-
-class StepTimer(keras.callbacks.Callback):
-    """Wall time per training batch (the first epoch, which traces, is skipped).
-
-    :meth:`median_ms` gives the median step in milliseconds: the cost column
-    of the comparison, robust to the odd slow step of a shared machine.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.times: list[float] = []
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self._epoch > 0:
-            self.times.append(time.perf_counter() - self._start)
-
-    def median_ms(self) -> float:
-        return 1000.0 * float(np.median(self.times)) if self.times else float("nan")
-
-
-def compare_toy(
-    variants: Sequence[Variant], base, *, seeds: Sequence[int] = (0, 1, 2), sigmas: float = 3.0
-) -> dict[str, list[dict]]:
-    """Train every variant on the same toy mixture for each seed; return the raw results.
-
-    Args:
-        variants: The arms, the baseline among them.
-        base: The shared :class:`ganutils.toy.ToyConfig` (its ``seed`` is replaced).
-        seeds: One run per seed and variant.
-        sigmas: The high-quality radius of :func:`ganutils.toy.evaluate`, in
-            mode standard deviations.
-
-    Returns:
-        ``{variant name: [one dict per seed with modes_covered, high_quality,
-        seconds (the whole run), step_ms (median time of one training step)
-        and points (the final (n, 2) samples)]}``.
-    """
-    if len(seeds) < 1:
-        raise ValueError("seeds must name at least one seed")
-    names = [variant.name for variant in variants]
-    if len(set(names)) != len(names):
-        raise ValueError(f"variants must have distinct names; got {names}")
-    return {
-        variant.name: [_toy_run(variant, base, int(seed), sigmas) for seed in seeds]
-        for variant in variants
-    }
-
-
-def summarise(
-    results: Mapping[str, Sequence[Mapping]],
-    *,
-    baseline: str,
-    metrics: Sequence[str] = ("modes_covered", "high_quality"),
-    cost: str = "step_ms",
-) -> list[dict]:
-    """Mean and standard deviation over seeds per variant, and cost relative to the baseline.
-
-    Returns:
-        One dict per variant: ``name``, ``seeds``, ``<metric>_mean``,
-        ``<metric>_std`` (population std over seeds), ``<metric>_delta``
-        (mean minus the baseline's mean), and ``cost_ratio`` (median
-        ``cost`` over the baseline's).
-
-    Raises:
-        ValueError: ``baseline`` is not among the results.
-    """
-    if baseline not in results:
-        raise ValueError(f"baseline must be one of {list(results)}; got {baseline!r}")
-    base_cost = float(np.mean([run[cost] for run in results[baseline]]))
-    base_means = {
-        metric: float(np.mean([run[metric] for run in results[baseline]])) for metric in metrics
-    }
-    rows = []
-    for name, runs in results.items():
-        row = {"name": name, "seeds": len(runs)}
-        for metric in metrics:
-            values = np.array([run[metric] for run in runs], dtype=float)
-            row[f"{metric}_mean"] = float(values.mean())
-            row[f"{metric}_std"] = float(values.std())
-            row[f"{metric}_delta"] = float(values.mean()) - base_means[metric]
-        row["cost_ratio"] = float(np.mean([run[cost] for run in runs])) / base_cost
-        rows.append(row)
-    return rows
-
-
-def markdown_table(
-    rows: Sequence[Mapping],
-    *,
-    targets: Mapping[str, str] | None = None,
-    metrics: Mapping[str, tuple[str, str]] | None = None,
-) -> str:
-    """The closing table as Markdown: stabiliser, failure targeted, cost, effect.
-
-    Each effect cell reads ``mean ± std (delta vs baseline)`` over the seeds.
-
-    Args:
-        rows: From :func:`summarise`.
-        targets: Variant name -> the failure it targets.
-        metrics: Metric key -> ``(column title, format spec)``; default
-            ``{"modes_covered": ("modes covered", ".1f"), "high_quality":
-            ("high quality", ".0%")}``.
-    """
-    metrics = metrics or {
-        "modes_covered": ("modes covered", ".1f"),
-        "high_quality": ("high quality", ".0%"),
-    }
-    targets = targets or {}
-    header = ["stabiliser", "targets", "step time vs baseline"]
-    header += [title for title, _ in metrics.values()]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        cells = [row["name"], targets.get(row["name"], ""), f"{row['cost_ratio']:.2f}x"]
-        for key, (_, spec) in metrics.items():
-            mean, std, delta = row[f"{key}_mean"], row[f"{key}_std"], row[f"{key}_delta"]
-            cells.append(f"{mean:{spec}} ± {std:{spec}} ({delta:+{spec}})")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def plot_points(
-    results: Mapping[str, Sequence[Mapping]],
-    names: Sequence[str],
-    *,
-    mixture: str,
-    run: int = 0,
-):
-    """Scatter the final samples of the named variants side by side, over the mode centres.
-
-    Args:
-        results: From :func:`compare_toy`.
-        names: Variants to show, one panel each.
-        mixture: The mixture's name (for its centres).
-        run: Which seed's run to show (index into the seeds).
-
-    Returns:
-        The Matplotlib figure; each panel's title gives its modes covered and
-        high-quality share.
-    """
-    import matplotlib.pyplot as plt
-
-    from . import toy
-
-    centres = toy.centers(mixture)
-    figure, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 2.8), squeeze=False)
-    for axis, name in zip(axes[0], names, strict=True):
-        result = results[name][run]
-        points = np.asarray(result["points"])
-        axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color="tab:blue")
-        axis.scatter(centres[:, 0], centres[:, 1], s=30, marker="x", color="tab:red")
-        axis.set_title(
-            f"{name}\n{result['modes_covered']} modes, {result['high_quality']:.0%} HQ",
-            fontsize=9,
-        )
-        limit = float(np.abs(centres).max()) + 1.0
-        axis.set_xlim(-limit, limit)
-        axis.set_ylim(-limit, limit)
-        axis.set_aspect("equal")
-        axis.set_xticks([])
-        axis.set_yticks([])
-    figure.tight_layout()
-    plt.close(figure)
-    return figure
-
-
-# -- The MNIST footing ---------------------------------------------------------------------
-
-
-def border_ink(images, *, width: int = 3) -> float:
-    """Mean ink in a ``width``-pixel frame around each image, in [0, 1].
-
-    MNIST digits are centred with empty borders, so real digits score close to
-    0. Translations and brightness shifts that leak from augmentation into the
-    samples put ink (or grey background) there.
-
-    Args:
-        images: ``(n, h, w, c)`` float in [-1, 1].
-        width: Frame width in pixels.
-    """
-    pixels = (np.asarray(images, dtype=np.float64) + 1.0) / 2.0
-    if pixels.ndim != 4 or min(pixels.shape[1:3]) <= 2 * width:
-        raise ValueError(f"images must be (n, h, w, c) larger than the frame; got {pixels.shape}")
-    mask = np.ones(pixels.shape[1:3], bool)
-    mask[width:-width, width:-width] = False
-    return float(pixels[:, mask].mean())
-
-
-def compare_mnist(
-    variants: Mapping[str, Mapping],
-    *,
-    profile,
-    images: np.ndarray,
-    scorer,
-    seeds: Sequence[int] = (0, 1, 2),
-    epochs: int = 5,
-    sample_size: int = 1000,
-) -> dict[str, list[dict]]:
-    """Train the book's MNIST DCGAN once per variant and seed; score each run.
-
-    Args:
-        variants: Variant name -> :class:`ganutils.train.TrainConfig` overrides
-            (``{"augment": "both"}``); ``{}`` is the baseline.
-        profile: The run profile (its batch size and digit count).
-        images: ``(n, 28, 28, 1)`` float32 in [-1, 1].
-        scorer: A :class:`ganutils.metrics.MnistScorer`.
-        seeds: One run per seed and variant.
-        epochs: Epochs per run.
-        sample_size: Samples scored per run.
-
-    Returns:
-        ``{name: [one dict per seed with fd, classes_covered, border_ink,
-        seconds, step_ms and samples (32 images)]}``.
-    """
-    from . import train as _train
-
-    results: dict[str, list[dict]] = {}
-    for name, overrides in variants.items():
-        results[name] = []
-        for seed in seeds:
-            config = _train.TrainConfig.for_profile(
-                profile, epochs=epochs, seed=int(seed), **dict(overrides)
-            )
-            timer = StepTimer()
-            start = time.perf_counter()
-            gan, _ = _train.train_mnist(
-                config, None, images=images, extra_callbacks=[timer], progress=False
-            )
-            seconds = time.perf_counter() - start
-            latents = keras.random.normal((sample_size, config.latent_dim), seed=int(seed))
-            samples = ops.convert_to_numpy(gan.sampler(latents, training=False))
-            score = scorer.score(samples)
-            results[name].append(
-                {
-                    "fd": score.fd,
-                    "classes_covered": score.classes_covered,
-                    "border_ink": border_ink(samples),
-                    "seconds": seconds,
-                    "step_ms": timer.median_ms(),
-                    "samples": samples[:32],
-                }
-            )
-    return results

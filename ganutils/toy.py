@@ -9,7 +9,7 @@ deviation 0.05 (Metz et al. use 0.02 for the ring; the wider blobs let a CPU
 run of a few seconds find them, and change nothing else).
 
 The models are small multi-layer perceptrons, and :func:`train_toy` trains them
-with the same :class:`ganutils.train.GAN` engine as the MNIST DCGAN, so every
+with the same :class:`ganutils.gan.GAN` engine as the MNIST DCGAN, so every
 option of the book's recipe (losses, label tricks, ``d_steps``, EMA) applies
 here unchanged. A run of a few thousand steps takes seconds on a CPU.
 """
@@ -20,12 +20,16 @@ import dataclasses
 import os
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from . import config as _config
 
-tf = _config._import_tensorflow()
+tf = _config.import_tensorflow()
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
+
+from . import callbacks as _callbacks  # noqa: E402
+from . import gan as _gan  # noqa: E402
 
 __all__ = [
     "MIXTURES",
@@ -41,7 +45,6 @@ __all__ = [
     "mixture_std",
     "plot_occupancy",
     "plot_snapshots",
-    "sweep",
     "train_toy",
 ]
 
@@ -240,6 +243,7 @@ class ToyConfig:
     depth: int = 3
     learning_rate: float = 1e-3
     d_learning_rate: float | None = None
+    optimizer: str = "adam"
     beta_1: float = 0.0
     beta_2: float = 0.999
     d_dropout: float = 0.0
@@ -261,6 +265,8 @@ class ToyConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive; got {value!r}")
+        if self.optimizer not in _gan.OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {_gan.OPTIMIZERS}; got {self.optimizer!r}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -275,18 +281,16 @@ def build_toy_gan(
     d_optimizer: keras.optimizers.Optimizer | None = None,
     g_optimizer: keras.optimizers.Optimizer | None = None,
 ):
-    """A compiled :class:`ganutils.train.GAN` of the toy MLPs (or of the models given).
+    """A compiled :class:`ganutils.gan.GAN` of the toy MLPs (or of the models given).
 
     Args:
         config: The run's configuration.
         gan_options: Extra keyword arguments for ``GAN(...)`` (for example
             ``{"generator_loss": "minimax", "d_steps": 5}``).
         generator, discriminator: Models to use instead of the config's MLPs.
-        d_optimizer, g_optimizer: Optimizers to use instead of Adam with the
-            config's learning rates, betas and ``clipnorm``.
+        d_optimizer, g_optimizer: Optimizers to use instead of the config's
+            (its ``optimizer``, learning rates, betas and ``clipnorm``).
     """
-    from . import train as _train
-
     generator = generator or build_generator(
         config.latent_dim, hidden=config.g_hidden, depth=config.depth, seed=config.seed
     )
@@ -298,26 +302,25 @@ def build_toy_gan(
         seed=config.seed + 1000,
     )
     options = {"seed": config.seed, **(gan_options or {})}
-    gan = _train.GAN(generator, discriminator, latent_dim=config.latent_dim, **options)
+    gan = _gan.GAN(generator, discriminator, latent_dim=config.latent_dim, **options)
 
-    def adam(rate):
-        return keras.optimizers.Adam(
-            learning_rate=rate,
+    def optimizer(rate):
+        return _gan.make_optimizer(
+            config.optimizer,
+            rate,
             beta_1=config.beta_1,
             beta_2=config.beta_2,
             clipnorm=config.clipnorm,
         )
 
     gan.compile(
-        d_optimizer=d_optimizer or adam(config.d_learning_rate or config.learning_rate),
-        g_optimizer=g_optimizer or adam(config.learning_rate),
+        d_optimizer=d_optimizer or optimizer(config.d_learning_rate or config.learning_rate),
+        g_optimizer=g_optimizer or optimizer(config.learning_rate),
     )
     return gan
 
 
 def _checkpoint(out_dir, config: ToyConfig, gan_options: dict | None):
-    from . import callbacks as _callbacks
-
     # ``steps`` may grow on resume (a finished run extended), like ``epochs`` on MNIST.
     saved = {k: v for k, v in config.to_dict().items() if k != "steps"}
     return _callbacks.Checkpoint(out_dir, config={**saved, "gan_options": dict(gan_options or {})})
@@ -470,49 +473,6 @@ def train_toy(
     return gan, history.history, snapshots
 
 
-def sweep(
-    config: ToyConfig,
-    rows: tuple[str, list],
-    cols: tuple[str, list],
-    *,
-    seeds: list[int],
-    metric: str = "modes_covered",
-    gan_options: dict | None = None,
-) -> np.ndarray:
-    """Train one toy run per grid cell and seed; return the final ``metric`` per run.
-
-    Args:
-        config: The base configuration; each run replaces two of its fields and the seed.
-        rows, cols: ``(field, values)`` of :class:`ToyConfig` to vary, e.g.
-            ``("learning_rate", [1e-4, 1e-3, 1e-2])``.
-        seeds: Seeds per cell.
-        metric: A key of :func:`evaluate`'s result, read from the last snapshot.
-        gan_options: As in :func:`train_toy`.
-
-    Returns:
-        ``(len(rows values), len(cols values), len(seeds))`` float array.
-
-    Raises:
-        ValueError: An unknown field or metric, or no seeds.
-    """
-    fields = {f.name for f in dataclasses.fields(ToyConfig)}
-    for name, _ in (rows, cols):
-        if name not in fields:
-            raise ValueError(f"rows and cols must name ToyConfig fields; got {name!r}")
-    if metric not in ("modes_covered", "high_quality"):
-        raise ValueError(f"metric must be 'modes_covered' or 'high_quality'; got {metric!r}")
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
-    results = np.zeros((len(rows[1]), len(cols[1]), len(seeds)))
-    for i, row in enumerate(rows[1]):
-        for j, col in enumerate(cols[1]):
-            for k, seed in enumerate(seeds):
-                run = dataclasses.replace(config, **{rows[0]: row, cols[0]: col, "seed": seed})
-                _, _, snapshots = train_toy(run, gan_options=gan_options)
-                results[i, j, k] = snapshots.scores[-1][metric]
-    return results
-
-
 # -- Plots --------------------------------------------------------------------------------
 
 
@@ -523,8 +483,6 @@ def plot_snapshots(snapshots: Snapshots, *, count: int = 6, title: str | None = 
         The matplotlib ``Figure``: one panel per snapshot, titled with its
         step, modes covered and high-quality share.
     """
-    from matplotlib.figure import Figure
-
     if not snapshots.points:
         raise ValueError("snapshots holds no points yet: train first")
     picks = np.unique(np.linspace(0, len(snapshots.points) - 1, count).round().astype(int))
@@ -560,8 +518,6 @@ def plot_occupancy(snapshots: Snapshots, *, title: str | None = None):
     (within 3 standard deviations). A collapsing generator shows as a bright
     cell that jumps from row to row: the chase from mode to mode.
     """
-    from matplotlib.figure import Figure
-
     if not snapshots.points:
         raise ValueError("snapshots holds no points yet: train first")
     shares = np.stack(

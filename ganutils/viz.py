@@ -12,21 +12,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from .data import as_images, unscale_images
+
 __all__ = ["grid_array", "plot_heatmap", "plot_image_grid", "plot_losses", "plot_quality"]
 
 
 def _as_pixels(images: np.ndarray) -> np.ndarray:
     """``(n, h, w[, 1])`` uint8, or float in [-1, 1], to ``(n, h, w)`` uint8."""
-    from .data import unscale_images
-
-    array = np.asarray(images)
-    if array.ndim == 4 and array.shape[-1] == 1:
-        array = array[..., 0]
-    if array.ndim != 3:
-        raise ValueError(
-            f"images must have shape (n, height, width) or (n, height, width, 1); "
-            f"got shape {np.shape(images)}"
-        )
+    array = as_images(images)
     if np.issubdtype(array.dtype, np.floating):
         return unscale_images(array)
     if array.size and (array.min() < 0 or array.max() > 255):

@@ -15,7 +15,7 @@ import ganutils
 
 ganutils.config.setup(seed=0, profile="smoke", logical_cpus=2)
 
-from ganutils import callbacks, data, distribute, train  # noqa: E402
+from ganutils import callbacks, config, data, studies, train  # noqa: E402
 
 BATCH = 8  # the global batch: 4 images per replica
 TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 16, "grid_size": 4, "ema_decay": None}
@@ -23,7 +23,7 @@ TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 16, "grid_size": 4, "ema_d
 images = data.scale_images(data.load_mnist(limit=64).images)
 batch = images[:BATCH]
 latents = np.random.default_rng(0).standard_normal((BATCH, 16)).astype(np.float32)
-result = {"devices": distribute.use_logical_cpus(2)}
+result = {"devices": config.use_logical_cpus(2)}
 
 for name, options in (
     ("no_batch_norm", {"batch_norm": False}),
@@ -31,20 +31,26 @@ for name, options in (
     ("unsynced_batch_norm", {"batch_norm": True, "sync_batch_norm": False}),
 ):
     config = train.TrainConfig(**TINY, **options, batch_size=BATCH)
-    one = distribute.one_step_weights(config, batch, latents)
-    two = distribute.one_step_weights(
+    one = studies.one_step_weights(config, batch, latents)
+    two = studies.one_step_weights(
         train.TrainConfig(**TINY, **options, batch_size=BATCH, strategy="mirrored"),
         batch,
         latents,
     )
-    skip = distribute.biases_before_batch_norm(one)
-    result[name] = distribute.max_difference(one, two, skip=skip)
-    result[name + "_skipped"] = distribute.max_difference(one, two) if skip else 0.0
+    skip = studies.biases_before_batch_norm(one)
+    result[name] = studies.max_difference(one, two, skip=skip)
+    result[name + "_skipped"] = studies.max_difference(one, two) if skip else 0.0
 
 # A checkpoint written under two replicas resumes on one device.
 with tempfile.TemporaryDirectory() as out:
     config = train.TrainConfig(**TINY, batch_size=BATCH, epochs=2, strategy="mirrored")
-    train.train_mnist(config, out, images=images[:16], progress=False, stop_after_epoch=1)
+    train.train_mnist(
+        config,
+        out,
+        images=images[:16],
+        progress=False,
+        extra_callbacks=[callbacks.StopAfterEpoch(1)],
+    )
     resumed = train.TrainConfig(**TINY, batch_size=BATCH, epochs=2)
     gan = train.build_gan(resumed)
     epoch = callbacks.Checkpoint(out, config=resumed.to_dict()).restore(gan)

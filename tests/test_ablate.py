@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganutils import ablate, config, train
+from ganutils import ablate, config, studies, train
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -51,7 +51,7 @@ def test_every_variant_builds():
             assert getattr(cfg, field) == value
     plain = train.TrainConfig.for_profile(profile, **ablate.plain_overrides())
     gan = train.build_gan(plain)
-    assert gan.image_range == "unit" and gan.d_optimizer.__class__.__name__ == "SGD"
+    assert gan.options.image_range == "unit" and gan.d_optimizer.__class__.__name__ == "SGD"
     latents = np.zeros((2, plain.latent_dim), np.float32)
     raw = np.asarray(gan.generator(latents))
     shown = np.asarray(gan.sampler(latents))
@@ -100,7 +100,7 @@ def test_resumed_ablation_neither_repeats_nor_loses_runs(tmp_path, monkeypatch):
         calls.append((variant.name, seed))
         return fake_row(variant, seed, **kwargs)
 
-    monkeypatch.setattr(ablate, "run_variant", run_variant)
+    monkeypatch.setattr(studies, "run_mnist", run_variant)
     names = ["baseline", "without:dcgan-batch-norm"]
     kwargs = dict(
         profile="smoke",
@@ -113,9 +113,9 @@ def test_resumed_ablation_neither_repeats_nor_loses_runs(tmp_path, monkeypatch):
     )
     with pytest.raises(KeyboardInterrupt):
         ablate.run_ablation(tmp_path, **kwargs)
-    assert len(ablate.read_results(tmp_path / ablate.RESULTS_FILE)) == 3
+    assert len(studies.read_rows(tmp_path / ablate.RESULTS_FILE)) == 3
     monkeypatch.setattr(
-        ablate, "run_variant", lambda v, s, **kw: calls.append((v.name, s)) or fake_row(v, s, **kw)
+        studies, "run_mnist", lambda v, s, **kw: calls.append((v.name, s)) or fake_row(v, s, **kw)
     )
     rows = ablate.run_ablation(tmp_path, **kwargs)
     assert calls == [
@@ -128,8 +128,8 @@ def test_resumed_ablation_neither_repeats_nor_loses_runs(tmp_path, monkeypatch):
     assert all(r["profile"] == "smoke" and r["commit"] and r["machine"]["cpu"] for r in rows)
     diverged = [r for r in rows if r["diverged"]]
     assert len(diverged) == 2  # recorded, and the ablation went on
-    summary = {s["variant"]: s for s in ablate.summarize(rows)}
-    assert summary["baseline"]["fd_mean"] == pytest.approx(10.5)
+    summary = {s["name"]: s for s in ablate.summary(rows)}
+    assert summary["baseline"]["final_fd_mean"] == pytest.approx(10.5)
     assert summary["without:dcgan-batch-norm"]["diverged"] == 2
 
 
@@ -137,8 +137,8 @@ def test_results_file_round_trips_and_survives_a_torn_line(tmp_path):
     path = tmp_path / ablate.RESULTS_FILE
     rows = [{"variant": "baseline", "seed": 0, "fd_curve": [30.5, 20.25], "time_to_good": None}]
     path.write_text(json.dumps(rows[0]) + "\n" + '{"variant": "plain", "se')
-    assert ablate.read_results(path) == rows
-    assert ablate.read_results(tmp_path / "missing.jsonl") == []
+    assert studies.read_rows(path) == rows
+    assert studies.read_rows(tmp_path / "missing.jsonl") == []
 
 
 def test_unknown_variant_raises(tmp_path):
@@ -156,14 +156,14 @@ def test_a_diverging_run_is_recorded_not_raised(mnist_subset):
     images = ganutils.data.scale_images(mnist_subset.images[:256])
     scorer = ganutils.metrics.MnistScorer(sample_size=200)
     floor = scorer.real_floor(sample_size=200)
-    blowup = ablate.Variant(
+    blowup = studies.Variant(
         "blowup",
-        "leave_one_out",
-        "dcgan-adam",
         "absurd rate",
         {"optimizer": "sgd", "learning_rate": 1e6, "ema_decay": None},
+        kind="leave_one_out",
+        practice="dcgan-adam",
     )
-    row = ablate.run_variant(
+    row = studies.run_mnist(
         blowup, 0, profile=profile, images=images, scorer=scorer, floor=floor, epochs=2
     )
     assert row["diverged"] is True

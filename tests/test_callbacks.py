@@ -48,7 +48,7 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path, images):
     whole = tmp_path / "whole"
     _, full = _run(whole, images, 4)
     broken = tmp_path / "broken"
-    _, partial = _run(broken, images, 4, stop_after_epoch=2)
+    _, partial = _run(broken, images, 4, extra_callbacks=[callbacks.StopAfterEpoch(2)])
     assert partial["epoch"] == [1, 2]
     saved = np.load(broken / callbacks.CHECKPOINT_FILE)
     gan, resumed = _run(broken, images, 4)
@@ -147,7 +147,7 @@ def test_quality_check_adds_scores_to_the_history(tmp_path, images):
 
 def test_checkpoint_carries_the_generator_average(tmp_path, images):
     ema = {"ema_decay": 0.9}
-    _run(tmp_path, images, 3, config=ema, stop_after_epoch=1)
+    _run(tmp_path, images, 3, config=ema, extra_callbacks=[callbacks.StopAfterEpoch(1)])
     gan, history = _run(tmp_path, images, 3, config=ema)
     assert history["epoch"] == [1, 2, 3]
     assert int(gan.ema_updates.numpy()) == 9  # 3 steps per epoch, counted across the resume
@@ -156,7 +156,7 @@ def test_checkpoint_carries_the_generator_average(tmp_path, images):
 
 
 def test_history_cut_on_resume_even_after_a_half_finished_save(tmp_path, images):
-    _run(tmp_path, images, 3, stop_after_epoch=2)
+    _run(tmp_path, images, 3, extra_callbacks=[callbacks.StopAfterEpoch(2)])
     # Simulate a crash in the middle of saving epoch 3's history: one array a row longer.
     epoch_file = tmp_path / "history" / "epoch.npy"
     np.save(epoch_file, np.append(np.load(epoch_file), 3))
@@ -170,3 +170,14 @@ def test_quality_check_resumes_its_clock_from_the_checkpointed_epoch():
     history = {"epoch": [1, 2, 3], "train_seconds": [5.0, 9.0, 14.0]}
     check.resume_from(history, initial_epoch=2)  # epoch 3 was never checkpointed
     assert check.train_seconds == 9.0
+
+
+def test_step_values_recover_each_step_from_running_means():
+    steps = [0.5, 2.0, -1.0, 4.0]
+    values = callbacks.StepValues()
+    recovered = [
+        values.update(k, {"d_loss": np.mean(steps[: k + 1])})["d_loss"] for k in range(len(steps))
+    ]
+    np.testing.assert_allclose(recovered, steps, atol=1e-12)
+    values.reset()  # a new epoch: the running mean starts again
+    assert values.update(0, {"d_loss": 7.0}) == {"d_loss": 7.0}

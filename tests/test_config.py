@@ -94,3 +94,38 @@ def test_setup_keeps_tensorflow_start_up_lines_out_of_stderr():
     )
     for noise in ("oneDNN", "cuda", "absl", "cuInit"):
         assert noise not in result.stderr, result.stderr
+
+
+def test_importing_the_lowest_floor_starts_no_tensorflow():
+    code = (
+        "import sys, ganutils.config, ganutils.latent, ganutils.labels, ganutils.data;"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_atomic_path_replaces_the_file_only_when_the_write_finishes(tmp_path):
+    target = tmp_path / "sub" / "table.csv"
+    with config.atomic_path(target) as temporary:
+        assert temporary.parent == target.parent and temporary.name.endswith(".tmp.csv")
+        temporary.write_text("first")
+    assert target.read_text() == "first"
+    with pytest.raises(RuntimeError), config.atomic_path(target) as temporary:
+        temporary.write_text("half")
+        raise RuntimeError("crash mid-write")
+    assert target.read_text() == "first"  # the old file survives
+    assert sorted(p.name for p in target.parent.iterdir()) == ["table.csv"]  # no temporary left
+
+
+def test_check_seed_names_the_argument():
+    assert config.check_seed(np.int64(3)) == 3 and isinstance(config.check_seed(3), int)
+    for bad in (-1, 1.5, True, "0"):
+        with pytest.raises(ValueError, match="classifier_seed"):
+            config.check_seed(bad, "classifier_seed")
+
+
+def test_in_notebook_is_false_outside_a_kernel():
+    assert config.in_notebook() is False

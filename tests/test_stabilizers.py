@@ -1,4 +1,4 @@
-"""ganutils.stabilizers and the GAN's Part V options: each promise, checked."""
+"""ganutils.stabilizers and the engine's stabiliser options: each promise, checked."""
 
 import dataclasses
 
@@ -8,8 +8,10 @@ import pytest
 from keras import layers
 
 import ganutils.data as data
+import ganutils.gan as engine
 import ganutils.models as models
 import ganutils.stabilizers as st
+import ganutils.studies as studies
 import ganutils.train as train
 
 TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 16, "batch_size": 32, "grid_size": 4}
@@ -35,7 +37,9 @@ def _linear_critic(weight: np.ndarray) -> keras.Model:
 
 def test_wasserstein_losses_match_their_formulas():
     real, fake = np.array([[1.0], [3.0]]), np.array([[-1.0], [0.0]])
-    assert float(st.wasserstein_critic_loss(real, fake)) == pytest.approx(-0.5 - 2.0)
+    loss_real, loss_fake = st.wasserstein_critic_losses(real, fake)
+    assert (float(loss_real), float(loss_fake)) == pytest.approx((-2.0, -0.5))
+    assert float(loss_real + loss_fake) == pytest.approx(-0.5 - 2.0)
     assert float(st.wasserstein_generator_loss(fake)) == pytest.approx(0.5)
 
 
@@ -89,7 +93,7 @@ def test_clip_weights_keeps_every_weight_inside_the_bound(rng):
 
 def test_wgan_training_keeps_the_critic_clipped(real_batch):
     gan = train.build_gan(train.TrainConfig(**TINY, loss="wgan", d_steps=2, batch_norm=False))
-    assert gan.clip_value == 0.01  # the paper's c when none is given
+    assert gan.options.clip_bound == 0.01  # the paper's c when none is given
     logs = gan.train_step(real_batch)
     assert all(np.isfinite(float(v)) for v in logs.values())
     for variable in gan.discriminator.trainable_variables:
@@ -218,7 +222,7 @@ def test_augmentation_reaches_the_branches_it_names(rng, augment, fakes_augmente
 
 def test_both_branch_augmentation_passes_the_generator_gradient(real_batch):
     gan = train.build_gan(train.TrainConfig(**TINY, augment="both"))
-    g_loss, g_norm = gan._generator_step(32, real_batch)
+    g_loss, g_norm = gan._generator_step(real_batch)
     assert np.isfinite(float(g_loss)) and float(g_norm) > 0
 
 
@@ -298,8 +302,15 @@ def test_each_stabiliser_option_trains_with_finite_losses(real_batch, options):
 def test_defaults_leave_the_recipe_untouched():
     config = train.TrainConfig(**TINY)
     gan = train.build_gan(config)
-    assert (gan.loss, gan.augment, gan.instance_noise, gan.clip_value) == ("gan", None, None, None)
-    assert not gan.feature_matching and gan.feature_model is None
+    options = gan.options
+    assert (options.loss, options.augment, options.instance_noise, options.clip_bound) == (
+        "gan",
+        None,
+        None,
+        None,
+    )
+    assert not options.feature_matching and gan.feature_model is None
+    assert not hasattr(gan, "loss") or not isinstance(gan.loss, str)  # Keras' own attribute
     assert isinstance(gan.d_optimizer, keras.optimizers.Adam)
     assert not gan.discriminator.losses and not gan.generator.losses  # no weight penalties
     assert not _wrapped(gan.discriminator)
@@ -340,12 +351,20 @@ def test_incompatible_stabiliser_combinations_are_refused():
         train.TrainConfig(**TINY, loss="wgan_gp", d_updates="alternating")
     with pytest.raises(ValueError, match="simultaneous"):
         train.TrainConfig(**TINY, simultaneous=True, augment="both")
-    with pytest.raises(ValueError, match="instance_noise"):
-        train.GAN(
+    with pytest.raises(ValueError, match="instance_noise_steps"):
+        engine.GAN(
             models.build_generator(16, filters=8),
             models.build_discriminator(filters=8),
             latent_dim=16,
-            instance_noise=(0.1, 0),
+            instance_noise=0.1,
+            instance_noise_steps=0,
+        )
+    with pytest.raises(ValueError, match="unknown GAN option"):
+        engine.GAN(
+            models.build_generator(16, filters=8),
+            models.build_discriminator(filters=8),
+            latent_dim=16,
+            instance_noise_std=0.1,
         )
 
 
@@ -382,25 +401,29 @@ def test_summarise_gives_mean_spread_delta_and_cost():
         "baseline": [{"modes_covered": 4, "high_quality": 0.5, "step_ms": 2.0}] * 3,
         "fix": [{"modes_covered": m, "high_quality": 0.8, "step_ms": 4.0} for m in (6, 8, 7)],
     }
-    rows = {row["name"]: row for row in st.summarise(results, baseline="baseline")}
+    rows = {row["name"]: row for row in studies.summarise(results, baseline="baseline")}
     assert rows["fix"]["modes_covered_mean"] == pytest.approx(7)
     assert rows["fix"]["modes_covered_std"] == pytest.approx(np.std([6, 8, 7]))
     assert rows["fix"]["modes_covered_delta"] == pytest.approx(3)
     assert rows["fix"]["cost_ratio"] == pytest.approx(2)
-    assert rows["baseline"]["cost_ratio"] == 1 and rows["fix"]["seeds"] == 3
-    table = st.markdown_table(list(rows.values()), targets={"fix": "mode collapse"})
+    assert rows["baseline"]["cost_ratio"] == 1 and rows["fix"]["runs"] == 3
+    table = studies.markdown_table(list(rows.values()), targets={"fix": "mode collapse"})
     assert "| fix | mode collapse | 2.00x | 7.0 ± 0.8 (+3.0) | 80% ± 0% (+30%) |" in table
     with pytest.raises(ValueError, match="baseline"):
-        st.summarise(results, baseline="nope")
+        studies.summarise(results, baseline="nope")
 
 
 def test_compare_toy_runs_each_variant_for_each_seed():
     from ganutils import toy
 
     base = toy.ToyConfig(steps=40, check_every=20, batch_size=32, g_hidden=16, d_hidden=16)
-    variants = [st.Variant("baseline"), st.Variant("wgan-gp", gan_options={"loss": "wgan_gp"})]
-    results = st.compare_toy(variants, base, seeds=(0, 1))
-    assert list(results) == ["baseline", "wgan-gp"]
+    variants = [
+        studies.Variant("baseline"),
+        studies.Variant("wgan-gp", gan_options={"loss": "wgan_gp"}),
+        studies.Variant("rmsprop", overrides={"optimizer": "rmsprop"}),
+    ]
+    results = studies.compare_toy(variants, base, seeds=(0, 1))
+    assert list(results) == ["baseline", "wgan-gp", "rmsprop"]
     for runs in results.values():
         assert len(runs) == 2
         for run in runs:

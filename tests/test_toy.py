@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganutils import toy
+from ganutils import studies, toy
 
 
 @pytest.mark.parametrize(("name", "k"), [("ring", 8), ("grid", 25)])
@@ -122,8 +122,10 @@ def test_plots_and_sweep():
     _, _, snapshots = toy.train_toy(config, samples=100)
     assert len(toy.plot_snapshots(snapshots, count=3).axes) == 3
     assert toy.plot_occupancy(snapshots).axes[0].get_images()[0].get_array().shape == (8, 3)
-    results = toy.sweep(config, ("learning_rate", [1e-3, 1e-2]), ("d_hidden", [8]), seeds=[0, 1])
+    results = studies.sweep(
+        config, ("learning_rate", [1e-3, 1e-2]), ("d_hidden", [8]), seeds=[0, 1]
+    )
     assert results.shape == (2, 1, 2)
     assert np.all((results >= 0) & (results <= 8))
     with pytest.raises(ValueError, match="ToyConfig fields"):
-        toy.sweep(config, ("lr", [1]), ("d_hidden", [8]), seeds=[0])
+        studies.sweep(config, ("lr", [1]), ("d_hidden", [8]), seeds=[0])

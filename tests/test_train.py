@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import ganutils.data as data
+import ganutils.gan as engine
 import ganutils.train as train
 
 TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 16, "batch_size": 32, "grid_size": 4}
@@ -22,7 +23,7 @@ def _changed(before, after):
     return [not np.array_equal(b, a) for b, a in zip(before, after, strict=True)]
 
 
-@pytest.mark.parametrize("d_updates", train.D_UPDATES)
+@pytest.mark.parametrize("d_updates", engine.D_UPDATES)
 def test_one_step_gives_finite_losses_and_moves_both_models(real_batch, d_updates):
     gan = train.build_gan(train.TrainConfig(**TINY, d_updates=d_updates))
     g_before, d_before = _weights(gan.generator), _weights(gan.discriminator)
@@ -41,7 +42,7 @@ def test_generator_update_leaves_discriminator_weights_untouched():
     gan = train.build_gan(train.TrainConfig(**TINY))
     d_before, g_before = _weights(gan.discriminator), _weights(gan.generator)
     d_iterations = int(gan.d_optimizer.iterations.numpy())
-    gan._generator_step(32)
+    gan._generator_step(np.zeros((32, 28, 28, 1), np.float32))
     assert not any(_changed(d_before, _weights(gan.discriminator)))
     assert int(gan.d_optimizer.iterations.numpy()) == d_iterations
     assert any(_changed(g_before, _weights(gan.generator)))
@@ -54,7 +55,7 @@ def test_alternating_updates_step_the_discriminator_twice(real_batch):
     assert int(gan.g_optimizer.iterations.numpy()) == 1
 
 
-@pytest.mark.parametrize("loss", train.GENERATOR_LOSSES)
+@pytest.mark.parametrize("loss", engine.GENERATOR_LOSSES)
 def test_generator_losses_match_their_formulas(loss):
     import tensorflow as tf
 
@@ -243,3 +244,18 @@ def test_unit_image_range_trains_in_zero_one_and_samples_in_signed_range(mnist_s
     samples = np.asarray(gan.sampler(latents))
     assert samples.min() >= -1.0 and samples.max() <= 1.0
     np.testing.assert_allclose(samples, 2 * np.asarray(gan.generator(latents)) - 1, atol=1e-6)
+
+
+def test_the_config_turns_into_engine_options_in_one_place():
+    import dataclasses
+
+    config_fields = {field.name for field in dataclasses.fields(train.TrainConfig)}
+    assert set(engine.GANOptions.names()) <= config_fields  # every engine option is a field
+    config = train.TrainConfig(**TINY, epochs=3, instance_noise=0.2, label_noise=0.1)
+    options = config.gan_options(steps_per_epoch=10)
+    assert options.instance_noise_steps == 30  # the default: the whole run
+    assert options.label_noise == 0.1 and options.latent_dim == 16
+    fixed = dataclasses.replace(config, instance_noise_steps=7)
+    assert fixed.gan_options(steps_per_epoch=10).instance_noise_steps == 7
+    gan = train.build_gan(config, steps_per_epoch=10)
+    assert gan.options == options and gan.get_config() == options.to_dict()

@@ -1,0 +1,724 @@
+"""The studies: run variants of a GAN over seeds, and summarise what each changed.
+
+The book's measurements (chapter 7's stabilisers, chapter 8's ablation,
+chapter 9's one-step equivalence, chapter 6's hyperparameter grid) all take
+the same shape: a baseline, some :class:`Variant` of it, several seeds, one
+row of results per run, and a summary per variant. This module holds that
+shape once, on top of the engine and recipes below it:
+
+- :class:`Variant`: one arm of a comparison (name, what it changes, the
+  config fields or engine options it overrides);
+- runs: :func:`run_toy` / :func:`compare_toy` on the 2-D mixtures,
+  :func:`run_mnist` / :func:`compare_mnist` on MNIST, :func:`sweep` over a
+  grid of two config fields;
+- :func:`summarise` (mean and spread per variant, difference from a
+  baseline, relative cost) and :func:`markdown_table`;
+- results files: :func:`read_rows`, :func:`append_row`, :func:`provenance`;
+- the one-step equivalence of two distribution strategies:
+  :func:`one_step_weights`, :func:`max_difference`, :func:`differing_share`,
+  :func:`biases_before_batch_norm`.
+
+:mod:`ganutils.ablate` builds the chapter 8 ablation from these pieces.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import config as _config
+
+tf = _config.import_tensorflow()
+import keras  # noqa: E402
+from keras import ops  # noqa: E402
+
+from . import diagnostics as _diagnostics  # noqa: E402
+from . import metrics as _metrics  # noqa: E402
+from . import toy as _toy  # noqa: E402
+from . import train as _train  # noqa: E402
+from .callbacks import QualityCheck  # noqa: E402
+
+__all__ = [
+    "StepTimer",
+    "Variant",
+    "append_row",
+    "biases_before_batch_norm",
+    "border_ink",
+    "compare_mnist",
+    "compare_toy",
+    "differing_share",
+    "group_rows",
+    "markdown_table",
+    "max_difference",
+    "one_step_weights",
+    "plot_points",
+    "provenance",
+    "read_rows",
+    "run_mnist",
+    "run_toy",
+    "summarise",
+    "sweep",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One arm of a comparison: what to change relative to the baseline.
+
+    Attributes:
+        name: Unique row label.
+        description: What it changes or targets, in words (a table column).
+        overrides: Config fields that differ from the baseline:
+            :class:`ganutils.toy.ToyConfig` fields for toy runs
+            (``{"d_dropout": 0.5}``, ``{"optimizer": "rmsprop"}``),
+            :class:`ganutils.train.TrainConfig` fields for MNIST runs.
+        gan_options: Extra :class:`ganutils.gan.GANOptions` for toy runs
+            (``{"loss": "wgan_gp", "d_steps": 5}``); MNIST runs set them
+            through ``overrides``, which the config validates.
+        generator: ``(config) -> model`` replacing the default toy generator, or ``None``.
+        discriminator: ``(config) -> model`` replacing the default toy
+            discriminator, or ``None``.
+        kind: The ablation's grouping (``"baseline"``, ``"plain"``,
+            ``"leave_one_out"``, ``"add_one"``); ``""`` elsewhere.
+        practice: The book section label of the practice it tests, or ``""``.
+    """
+
+    name: str
+    description: str = ""
+    overrides: Mapping = dataclasses.field(default_factory=dict)
+    gan_options: Mapping = dataclasses.field(default_factory=dict)
+    generator: Callable | None = None
+    discriminator: Callable | None = None
+    kind: str = ""
+    practice: str = ""
+
+
+def _check_names(variants: Sequence[Variant]) -> None:
+    names = [variant.name for variant in variants]
+    if len(set(names)) != len(names):
+        raise ValueError(f"variants must have distinct names; got {names}")
+
+
+def _check_seeds(seeds: Sequence[int]) -> None:
+    if len(seeds) < 1:
+        raise ValueError("seeds must name at least one seed")
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Wall time per training batch (the first epoch, which traces, is skipped).
+
+    :meth:`median_ms` gives the median step in milliseconds: the cost column
+    of the comparison, robust to the odd slow step of a shared machine.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.times: list[float] = []
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._epoch > 0:
+            self.times.append(time.perf_counter() - self._start)
+
+    def median_ms(self) -> float:
+        return 1000.0 * float(np.median(self.times)) if self.times else float("nan")
+
+
+# -- Toy runs ------------------------------------------------------------------------------
+
+
+def run_toy(variant: Variant, base: _toy.ToyConfig, seed: int, *, sigmas: float = 3.0) -> dict:
+    """Train ``variant`` of the toy GAN ``base`` with one seed and score its final samples.
+
+    Returns:
+        ``modes_covered``, ``high_quality`` (see :func:`ganutils.toy.evaluate`),
+        ``seconds`` (the whole run), ``step_ms`` (median time of one training
+        step) and ``points`` (the final ``(n, 2)`` samples).
+    """
+    config = dataclasses.replace(base, seed=seed, **dict(variant.overrides))
+    models = {}
+    if variant.generator is not None:
+        models["generator"] = variant.generator(config)
+    if variant.discriminator is not None:
+        models["discriminator"] = variant.discriminator(config)
+    timer = StepTimer()
+    start = time.perf_counter()
+    _, _, snapshots = _toy.train_toy(
+        config, gan_options=dict(variant.gan_options), callbacks=[timer], **models
+    )
+    seconds = time.perf_counter() - start
+    points = snapshots.points[-1]
+    score = _toy.evaluate(points, config.mixture, sigmas=sigmas)
+    return {
+        "modes_covered": score["modes_covered"],
+        "high_quality": score["high_quality"],
+        "seconds": seconds,
+        "step_ms": timer.median_ms(),
+        "points": points,
+    }
+
+
+def compare_toy(
+    variants: Sequence[Variant],
+    base: _toy.ToyConfig,
+    *,
+    seeds: Sequence[int] = (0, 1, 2),
+    sigmas: float = 3.0,
+) -> dict[str, list[dict]]:
+    """Train every variant on the same toy mixture for each seed; return the raw results.
+
+    Args:
+        variants: The arms, the baseline among them.
+        base: The shared :class:`ganutils.toy.ToyConfig` (its ``seed`` is replaced).
+        seeds: One run per seed and variant.
+        sigmas: The high-quality radius of :func:`ganutils.toy.evaluate`, in
+            mode standard deviations.
+
+    Returns:
+        ``{variant name: [one dict of :func:`run_toy` per seed]}``.
+    """
+    _check_seeds(seeds)
+    _check_names(variants)
+    return {
+        variant.name: [run_toy(variant, base, int(seed), sigmas=sigmas) for seed in seeds]
+        for variant in variants
+    }
+
+
+def sweep(
+    config: _toy.ToyConfig,
+    rows: tuple[str, list],
+    cols: tuple[str, list],
+    *,
+    seeds: list[int],
+    metric: str = "modes_covered",
+    gan_options: dict | None = None,
+) -> np.ndarray:
+    """Train one toy run per grid cell and seed; return the final ``metric`` per run.
+
+    Args:
+        config: The base configuration; each run replaces two of its fields and the seed.
+        rows, cols: ``(field, values)`` of :class:`ganutils.toy.ToyConfig` to
+            vary, e.g. ``("learning_rate", [1e-4, 1e-3, 1e-2])``.
+        seeds: Seeds per cell.
+        metric: A key of :func:`ganutils.toy.evaluate`'s result, read from the last snapshot.
+        gan_options: As in :func:`ganutils.toy.train_toy`.
+
+    Returns:
+        ``(len(rows values), len(cols values), len(seeds))`` float array.
+
+    Raises:
+        ValueError: An unknown field or metric, or no seeds.
+    """
+    fields = {f.name for f in dataclasses.fields(_toy.ToyConfig)}
+    for name, _ in (rows, cols):
+        if name not in fields:
+            raise ValueError(f"rows and cols must name ToyConfig fields; got {name!r}")
+    if metric not in ("modes_covered", "high_quality"):
+        raise ValueError(f"metric must be 'modes_covered' or 'high_quality'; got {metric!r}")
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    results = np.zeros((len(rows[1]), len(cols[1]), len(seeds)))
+    for i, row in enumerate(rows[1]):
+        for j, col in enumerate(cols[1]):
+            for k, seed in enumerate(seeds):
+                run = dataclasses.replace(config, **{rows[0]: row, cols[0]: col, "seed": seed})
+                _, _, snapshots = _toy.train_toy(run, gan_options=gan_options)
+                results[i, j, k] = snapshots.scores[-1][metric]
+    return results
+
+
+def plot_points(
+    results: Mapping[str, Sequence[Mapping]],
+    names: Sequence[str],
+    *,
+    mixture: str,
+    run: int = 0,
+):
+    """Scatter the final samples of the named variants side by side, over the mode centres.
+
+    Args:
+        results: From :func:`compare_toy`.
+        names: Variants to show, one panel each.
+        mixture: The mixture's name (for its centres).
+        run: Which seed's run to show (index into the seeds).
+
+    Returns:
+        The Matplotlib figure; each panel's title gives its modes covered and
+        high-quality share.
+    """
+    centres = _toy.centers(mixture)
+    figure, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 2.8), squeeze=False)
+    for axis, name in zip(axes[0], names, strict=True):
+        result = results[name][run]
+        points = np.asarray(result["points"])
+        axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color="tab:blue")
+        axis.scatter(centres[:, 0], centres[:, 1], s=30, marker="x", color="tab:red")
+        axis.set_title(
+            f"{name}\n{result['modes_covered']} modes, {result['high_quality']:.0%} HQ",
+            fontsize=9,
+        )
+        limit = float(np.abs(centres).max()) + 1.0
+        axis.set_xlim(-limit, limit)
+        axis.set_ylim(-limit, limit)
+        axis.set_aspect("equal")
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+# -- MNIST runs ----------------------------------------------------------------------------
+
+
+def border_ink(images, *, width: int = 3) -> float:
+    """Mean ink in a ``width``-pixel frame around each image, in [0, 1].
+
+    MNIST digits are centred with empty borders, so real digits score close to
+    0. Translations and brightness shifts that leak from augmentation into the
+    samples put ink (or grey background) there.
+
+    Args:
+        images: ``(n, h, w, c)`` float in [-1, 1].
+        width: Frame width in pixels.
+    """
+    pixels = (np.asarray(images, dtype=np.float64) + 1.0) / 2.0
+    if pixels.ndim != 4 or min(pixels.shape[1:3]) <= 2 * width:
+        raise ValueError(f"images must be (n, h, w, c) larger than the frame; got {pixels.shape}")
+    mask = np.ones(pixels.shape[1:3], bool)
+    mask[width:-width, width:-width] = False
+    return float(pixels[:, mask].mean())
+
+
+def _finite_or_none(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def run_mnist(
+    variant: Variant,
+    seed: int,
+    *,
+    profile,
+    images: np.ndarray,
+    scorer,
+    floor=None,
+    epochs: int | None = None,
+    check_every: int = 1,
+    sample_size: int = 0,
+    keep_samples: int = 0,
+) -> dict:
+    """Train ``variant`` of the book's MNIST DCGAN with one seed; return its results row.
+
+    A run whose losses turn NaN or infinite is stopped by a
+    :class:`ganutils.diagnostics.TrainingMonitor` and recorded with
+    ``diverged: true``; it does not raise.
+
+    Args:
+        variant: Its ``overrides`` are :class:`ganutils.train.TrainConfig` fields.
+        seed: The run's seed.
+        profile: The run profile (its batch size and digit count).
+        images: ``(n, 28, 28, 1)`` float32 in [-1, 1].
+        scorer: A :class:`ganutils.metrics.MnistScorer`.
+        floor: The real-data floor: with it, a
+            :class:`ganutils.callbacks.QualityCheck` scores the run every
+            ``check_every`` epochs (the FD and classes curves, time to good).
+        epochs: Epochs per run (default: the profile's).
+        check_every: Epochs between quality checks.
+        sample_size: Score this many samples of the final generator (latents
+            ``keras.random.normal`` seeded by ``seed``) into ``fd``,
+            ``classes_covered`` and ``border_ink``; 0 skips it.
+        keep_samples: Keep this many of those samples in ``samples``.
+
+    Returns:
+        ``variant``, ``kind``, ``practice``, ``seed``, ``epochs``, ``config``,
+        ``diverged``, ``wall_seconds``, ``step_ms``; with ``floor``:
+        ``final_fd``, ``final_classes``, ``final_classifier_score``,
+        ``fd_curve``, ``classes_curve``, ``seconds_curve``, ``time_to_good``,
+        ``collapsed`` (3 classes or fewer); with ``sample_size``: ``fd``,
+        ``classes_covered``, ``border_ink`` and ``samples``.
+    """
+    overrides = {**variant.overrides, "seed": int(seed)}
+    if epochs is not None:
+        overrides["epochs"] = epochs
+    config = _train.TrainConfig.for_profile(profile, **overrides)
+    timer = StepTimer()
+    monitor = _diagnostics.TrainingMonitor(verbose=False)
+    callbacks = [timer, monitor]
+    if floor is not None:
+        callbacks.insert(0, QualityCheck(scorer, every=check_every, floor=floor))
+    start = time.perf_counter()
+    gan, history = _train.train_mnist(
+        config, images=images, extra_callbacks=callbacks, progress=False
+    )
+    row = {
+        "variant": variant.name,
+        "kind": variant.kind,
+        "practice": variant.practice,
+        "seed": int(seed),
+        "epochs": config.epochs,
+        "config": config.to_dict(),
+        "diverged": monitor.stopped_at is not None,
+        "wall_seconds": time.perf_counter() - start,
+        "step_ms": timer.median_ms(),
+    }
+    if floor is not None:
+        row.update(_quality_fields(history))
+    if sample_size:
+        latents = keras.random.normal((sample_size, config.latent_dim), seed=int(seed))
+        samples = ops.convert_to_numpy(gan.sampler(latents, training=False))
+        score = scorer.score(samples)
+        row.update(
+            fd=score.fd,
+            classes_covered=score.classes_covered,
+            border_ink=border_ink(samples),
+            samples=samples[:keep_samples],
+        )
+    return row
+
+
+def _quality_fields(history: dict) -> dict:
+    """The quality curves of a run's history (see :class:`ganutils.callbacks.QualityCheck`)."""
+    fd = [_finite_or_none(v) for v in history.get("fd", [])]
+    scored = [i for i, v in enumerate(history.get("fd", [])) if not math.isnan(float(v))]
+    last = scored[-1] if scored else None
+    seconds = history.get("train_seconds", [])
+    good = history.get("good", [])
+    classes = None if last is None else int(history["classes_covered"][last])
+    return {
+        "final_fd": None if last is None else fd[last],
+        "final_classes": classes,
+        "final_classifier_score": None
+        if last is None
+        else _finite_or_none(history["classifier_score"][last]),
+        "fd_curve": [fd[i] for i in scored],
+        "classes_curve": [int(history["classes_covered"][i]) for i in scored],
+        "seconds_curve": [float(seconds[i]) for i in scored],
+        "time_to_good": _metrics.time_to_good(
+            [seconds[i] for i in scored], [good[i] for i in scored]
+        ),
+        "collapsed": classes is not None and classes <= 3,
+    }
+
+
+def compare_mnist(
+    variants: Sequence[Variant],
+    *,
+    profile,
+    images: np.ndarray,
+    scorer,
+    seeds: Sequence[int] = (0, 1, 2),
+    epochs: int = 5,
+    sample_size: int = 1000,
+) -> dict[str, list[dict]]:
+    """Train the book's MNIST DCGAN once per variant and seed; score each run's final samples.
+
+    Args:
+        variants: The arms (``overrides`` are :class:`ganutils.train.TrainConfig`
+            fields; the baseline has none).
+        profile: The run profile (its batch size and digit count).
+        images: ``(n, 28, 28, 1)`` float32 in [-1, 1].
+        scorer: A :class:`ganutils.metrics.MnistScorer`.
+        seeds: One run per seed and variant.
+        epochs: Epochs per run.
+        sample_size: Samples scored per run.
+
+    Returns:
+        ``{name: [one :func:`run_mnist` row per seed, with fd, classes_covered,
+        border_ink, wall_seconds, step_ms and samples (32 images)]}``.
+    """
+    _check_seeds(seeds)
+    _check_names(variants)
+    return {
+        variant.name: [
+            run_mnist(
+                variant,
+                int(seed),
+                profile=profile,
+                images=images,
+                scorer=scorer,
+                epochs=epochs,
+                sample_size=sample_size,
+                keep_samples=32,
+            )
+            for seed in seeds
+        ]
+        for variant in variants
+    }
+
+
+# -- Summaries -----------------------------------------------------------------------------
+
+
+def group_rows(rows: Sequence[Mapping], key: str = "variant") -> dict[str, list[Mapping]]:
+    """Rows of a results file grouped by ``row[key]``, in first-seen order."""
+    groups: dict[str, list[Mapping]] = {}
+    for row in rows:
+        groups.setdefault(row[key], []).append(row)
+    return groups
+
+
+def _finite(values) -> list[float]:
+    return [float(v) for v in values if v is not None and math.isfinite(float(v))]
+
+
+def summarise(
+    results: Mapping[str, Sequence[Mapping]],
+    *,
+    metrics: Sequence[str] = ("modes_covered", "high_quality"),
+    baseline: str | None = None,
+    cost: str | None = "step_ms",
+    counts: Mapping[str, str] | None = None,
+    keep: Sequence[str] = (),
+) -> list[dict]:
+    """Mean and spread over seeds per variant, against a baseline: the one summary of the studies.
+
+    Args:
+        results: Variant name -> its runs (from :func:`compare_toy`,
+            :func:`compare_mnist` or :func:`group_rows`).
+        metrics: Run fields to summarise. Missing, ``None`` and non-finite
+            values (a diverged run) are left out of the mean and spread.
+        baseline: A variant name: adds ``<metric>_delta`` (mean minus the
+            baseline's mean) and ``cost_ratio``.
+        cost: The run field whose mean, over the baseline's, is
+            ``cost_ratio`` (``None``: no ratio).
+        counts: Output name -> run field: how many runs have that field set
+            (not ``None`` or ``False``), e.g. ``{"good_runs": "time_to_good"}``.
+        keep: Run fields copied from the variant's first run (``"kind"``).
+
+    Returns:
+        One dict per variant: ``name``, ``runs``, ``<metric>_mean``,
+        ``<metric>_std`` (population standard deviation over the runs;
+        ``None`` for both without a finite value), the deltas and cost ratio
+        with a baseline, the counts and the kept fields.
+
+    Raises:
+        ValueError: ``baseline`` is not among the results.
+    """
+    if baseline is not None and baseline not in results:
+        raise ValueError(f"baseline must be one of {list(results)}; got {baseline!r}")
+    rows = []
+    for name, runs in results.items():
+        row = {"name": name, "runs": len(runs), **{field: runs[0].get(field) for field in keep}}
+        for metric in metrics:
+            values = _finite(run.get(metric) for run in runs)
+            row[f"{metric}_mean"] = float(np.mean(values)) if values else None
+            row[f"{metric}_std"] = float(np.std(values)) if values else None
+        for output, field in (counts or {}).items():
+            row[output] = sum(run.get(field) not in (None, False) for run in runs)
+        rows.append(row)
+    if baseline is None:
+        return rows
+    reference = next(row for row in rows if row["name"] == baseline)
+    base_cost = float(np.mean([run[cost] for run in results[baseline]])) if cost else None
+    for row, runs in zip(rows, results.values(), strict=True):
+        for metric in metrics:
+            mean, base = row[f"{metric}_mean"], reference[f"{metric}_mean"]
+            row[f"{metric}_delta"] = None if mean is None or base is None else mean - base
+        if cost:
+            row["cost_ratio"] = float(np.mean([run[cost] for run in runs])) / base_cost
+    return rows
+
+
+def markdown_table(
+    rows: Sequence[Mapping],
+    *,
+    targets: Mapping[str, str] | None = None,
+    metrics: Mapping[str, tuple[str, str]] | None = None,
+    first_column: str = "stabiliser",
+) -> str:
+    """A comparison as a Markdown table: variant, what it targets, cost, effect.
+
+    Each effect cell reads ``mean ± std (delta vs baseline)`` over the seeds.
+
+    Args:
+        rows: From :func:`summarise` with a baseline.
+        targets: Variant name -> what it targets (the second column).
+        metrics: Metric key -> ``(column title, format spec)``; default
+            ``{"modes_covered": ("modes covered", ".1f"), "high_quality":
+            ("high quality", ".0%")}``.
+        first_column: The first column's title.
+    """
+    metrics = metrics or {
+        "modes_covered": ("modes covered", ".1f"),
+        "high_quality": ("high quality", ".0%"),
+    }
+    targets = targets or {}
+    header = [first_column, "targets", "step time vs baseline"]
+    header += [title for title, _ in metrics.values()]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [row["name"], targets.get(row["name"], ""), f"{row['cost_ratio']:.2f}x"]
+        for key, (_, spec) in metrics.items():
+            mean, std, delta = row[f"{key}_mean"], row[f"{key}_std"], row[f"{key}_delta"]
+            if mean is None:
+                cells.append("n/a")
+                continue
+            cells.append(f"{mean:{spec}} ± {std:{spec}} ({delta:+{spec}})")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# -- Results files -------------------------------------------------------------------------
+
+
+def read_rows(path) -> list[dict]:
+    """The rows of a JSON Lines results file (an empty list when there is none).
+
+    A half-written last line (a run killed while appending) is ignored.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def append_row(path, row: Mapping) -> None:
+    """Append one row to a JSON Lines file and flush it to disk before returning."""
+    with Path(path).open("a") as stream:
+        stream.write(json.dumps(row) + "\n")
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def provenance(profile, data_summary: str) -> dict:
+    """Where a results row came from: profile, data, versions, machine, date and commit."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
+    return {
+        "profile": profile.name,
+        "data": data_summary,
+        "versions": {
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+        },
+        "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "gpus": gpus},
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit,
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+# -- One step under two strategies ---------------------------------------------------------
+
+
+def one_step_weights(config, images, latents) -> dict[str, np.ndarray]:
+    """Build ``config``'s GAN, take one ``fit`` step on one batch, return every weight.
+
+    The batch is ``images`` with its ``latents`` (see
+    :func:`ganutils.train.make_dataset`), so two strategies see exactly the
+    same data and the same random draws.
+
+    Args:
+        config: A :class:`ganutils.train.TrainConfig`; ``batch_size`` must equal ``len(images)``.
+        images: ``(batch_size, 28, 28, 1)`` float32 in [-1, 1].
+        latents: ``(batch_size, latent_dim)`` float32.
+
+    Returns:
+        ``"generator/<path>"`` and ``"discriminator/<path>"`` -> float32 array,
+        batch-norm statistics included.
+    """
+    gan = _train.build_gan(config)
+    dataset = _train.make_dataset(
+        images, batch_size=config.batch_size, latents=latents, shuffle=False
+    )
+    gan.fit(dataset, epochs=1, verbose=0, shuffle=False)
+    return {
+        f"{name}/{variable.path}": np.asarray(variable.numpy())
+        for name, network in (("generator", gan.generator), ("discriminator", gan.discriminator))
+        for variable in network.variables
+    }
+
+
+def max_difference(first: dict, second: dict, *, skip=()) -> float:
+    """The largest absolute difference between two :func:`one_step_weights` results.
+
+    Weights are matched by order (layer names differ between two builds); the
+    paths of ``first`` listed in ``skip`` are left out.
+    """
+    return max(
+        float(np.max(np.abs(a - b)))
+        for (path, a), b in zip(first.items(), second.values(), strict=True)
+        if path not in skip
+    )
+
+
+def differing_share(first: dict, second: dict, *, atol: float = 1e-5, skip=()) -> float:
+    """The share of individual weights (0 to 1) that differ by more than ``atol``.
+
+    Matched as in :func:`max_difference`. A few weights whose gradient is
+    almost zero can differ by more than round-off after an Adam step (see
+    :func:`biases_before_batch_norm`); a different step moves most of them.
+    """
+    pairs = [
+        (a, b)
+        for (path, a), b in zip(first.items(), second.values(), strict=True)
+        if path not in skip
+    ]
+    differing = sum(int(np.sum(np.abs(a - b) > atol)) for a, b in pairs)
+    return differing / sum(a.size for a, _ in pairs)
+
+
+def biases_before_batch_norm(weights: dict) -> list[str]:
+    """The paths of biases that feed a batch normalisation, and of its moving means.
+
+    Batch normalisation subtracts the batch mean, so a bias just before it has
+    a gradient of exactly zero; what the computation returns is round-off,
+    about 1e-9, whose sign differs with the order of the sums. Adam divides
+    every gradient by its own running size, so it turns that noise into a
+    step of up to the learning rate in either direction (and the moving mean
+    picks it up). These weights are excluded when two strategies are compared.
+    """
+    skipped = []
+    for path in weights:
+        block = path.rsplit("/", 2)[0]
+        norm = [p for p in weights if p.startswith(f"{block}/batch_normalization")]
+        if path.endswith("/bias") and norm:
+            skipped += [path, *(p for p in norm if p.endswith("/moving_mean"))]
+    return skipped
