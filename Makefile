@@ -8,11 +8,13 @@ STAMP := $(VENV)/.installed
 # Parallel pytest workers (unit tests and notebooks); 2 cores here and in CI.
 JOBS ?= 2
 
-.PHONY: help setup test book lint format clean
+.PHONY: help setup test book check-book lint format clean
 
 help:
 	@echo "make book    build the HTML book into _build/html (executes the notebooks)"
 	@echo "make test    unit tests + every notebook through nbmake (GANUTILS_PROFILE=smoke)"
+	@echo "make check-book  every page of _build/html in headless Chromium; does not build: make book first"
+	@echo "             (JS errors, broken images, TF logs in outputs, GIF loops; PNGs in _build/check-book)"
 	@echo "make lint    ruff check and format check, notebooks included"
 	@echo "make clean   remove the build output"
 
@@ -37,6 +39,15 @@ test: $(STAMP)
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is at _build/html/index.html"
+
+# A real browser on the book that `make book` built (this target does not build
+# it): fails on JavaScript errors, broken images, TensorFlow/absl log lines in
+# cell outputs and GIFs that do not loop; screenshots go to _build/check-book/.
+check-book: $(STAMP)
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
+	fi
+	$(BIN)/python tools/check_book.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,7 +4,7 @@ Each idea lives in its own module, on one of four floors; a module imports
 only from its own floor or below (``ganutils/README.md`` draws the plan, and
 ``tests/test_layout.py`` holds the package to it):
 
-1. no TensorFlow at import: ``config``, ``latent``, ``labels``, ``data``;
+1. no TensorFlow at import: ``config``, ``latent``, ``labels``, ``data``, ``book``;
 2. Keras pieces: ``distribute``, ``stabilizers``, ``models``, ``classifier``,
    ``metrics``, ``viz``;
 3. the engine and recipes: ``gan``, ``callbacks``, ``diagnostics``, ``train``, ``toy``;
@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 
 #: The modules, floor by floor (see the docstring above).
 FLOORS = (
-    ("config", "latent", "labels", "data"),
+    ("config", "latent", "labels", "data", "book"),
     ("distribute", "stabilizers", "models", "classifier", "metrics", "viz"),
     ("gan", "callbacks", "diagnostics", "train", "toy"),
     ("studies", "ablate"),
@@ -37,6 +37,7 @@ __all__ = ["FLOORS", "__version__", *_SUBMODULES]
 if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
     from . import (  # noqa: F401
         ablate,
+        book,
         callbacks,
         classifier,
         config,

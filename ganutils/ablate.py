@@ -8,7 +8,7 @@ scored with :mod:`ganutils.metrics` along the way. Results are appended to a
 JSON Lines file, one row per finished run, with their provenance; a restarted
 ablation skips the runs the file already holds. From a shell::
 
-    python -m ganutils.ablate --profile cpu --out results/ablation --seeds 0 1 2
+    python -m ganutils.ablate --profile cpu --out ganutils/results/ablation --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -231,11 +231,16 @@ def run_ablation(
             )
             row.update(provenance, floor_fd=float(floor.fd))
             _studies.append_row(path, row)
-            log(
-                f"{variant.name:42s} seed {seed}: FD {row['final_fd']}, "
-                f"{row['final_classes']} classes, good after {row['time_to_good']} s"
-            )
+            log(_describe(row))
     return _studies.read_rows(path)
+
+
+def _describe(row: dict) -> str:
+    """One line for a finished run: ``name seed 0: FD 31.2, 10 classes, good after 85 s``."""
+    fd = "diverged" if row["final_fd"] is None else f"FD {row['final_fd']:.1f}"
+    good = row["time_to_good"]
+    reached = "not good yet" if good is None else f"good after {good:.0f} s"
+    return f"{row['variant']} seed {row['seed']}: {fd}, {row['final_classes']} classes, {reached}"
 
 
 def summary(rows: list[dict]) -> list[dict]:
@@ -370,7 +375,7 @@ def plot_summary(rows: list[dict], *, floor_fd: float | None = None, title: str 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m ganutils.ablate --profile cpu --out results/ablation``."""
+    """Command line: ``python -m ganutils.ablate --profile cpu --out ganutils/results/ablation``."""
     parser = argparse.ArgumentParser(
         prog="python -m ganutils.ablate",
         description="Seeded ablation of the book's DCGAN practices; resumes from --out.",

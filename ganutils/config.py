@@ -159,6 +159,14 @@ def quiet_tensorflow() -> Iterator[list[str]]:
 
 _STARTUP_LOG: list[str] = []
 
+#: TensorFlow's C++ log level unless ``TF_CPP_MIN_LOG_LEVEL`` says otherwise: 3
+#: keeps its C++ ERROR lines out of the pages too. While training, grappler
+#: logs "remapper failed" and oneDNN "supports DT_HALF only on platforms with
+#: AVX-512" at ERROR level, but both are notices (TensorFlow falls back and
+#: carries on); a real failure raises a Python exception whatever this level.
+#: Set ``TF_CPP_MIN_LOG_LEVEL=0`` before starting Python to see every line.
+CPP_LOG_LEVEL = "3"
+
 
 def import_tensorflow():
     """Import TensorFlow once, quietly, with Python-side logging at ERROR; return it.
@@ -167,7 +175,7 @@ def import_tensorflow():
     (``tf = config.import_tensorflow()`` at the top of the module), so the
     start-up lines are caught whichever module a notebook imports first.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", CPP_LOG_LEVEL)
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     with quiet_tensorflow() as lines:
@@ -237,7 +245,7 @@ def setup(
         ValueError: Unknown profile name or a bad seed.
         RuntimeError: ``logical_cpus`` asked for after TensorFlow started.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", CPP_LOG_LEVEL)
     # A GPU must not grab all its memory at start-up when several notebooks run.
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     chosen = get_profile(profile)

@@ -13,7 +13,8 @@ shape once, on top of the engine and recipes below it:
   grid of two config fields;
 - :func:`summarise` (mean and spread per variant, difference from a
   baseline, relative cost) and :func:`markdown_table`;
-- results files: :func:`read_rows`, :func:`append_row`, :func:`provenance`;
+- results files: :func:`read_rows`, :func:`append_row`, :func:`provenance`,
+  and :func:`committed_results` for the ones the package ships;
 - the one-step equivalence of two distribution strategies:
   :func:`one_step_weights`, :func:`max_difference`, :func:`differing_share`,
   :func:`biases_before_batch_norm`.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import importlib.resources
 import json
 import math
 import os
@@ -50,11 +52,13 @@ from . import train as _train  # noqa: E402
 from .callbacks import QualityCheck  # noqa: E402
 
 __all__ = [
+    "COMMITTED_STUDIES",
     "StepTimer",
     "Variant",
     "append_row",
     "biases_before_batch_norm",
     "border_ink",
+    "committed_results",
     "compare_mnist",
     "compare_toy",
     "differing_share",
@@ -281,6 +285,8 @@ def plot_points(
         axis.set_aspect("equal")
         axis.set_xticks([])
         axis.set_yticks([])
+        axis.set_xlabel("x", fontsize=8)
+        axis.set_ylabel("y", fontsize=8)
     figure.tight_layout()
     plt.close(figure)
     return figure
@@ -580,6 +586,10 @@ def markdown_table(
 # -- Results files -------------------------------------------------------------------------
 
 
+#: The studies whose results the package ships in ``ganutils/results/<study>/results.jsonl``.
+COMMITTED_STUDIES = ("ablation",)
+
+
 def read_rows(path) -> list[dict]:
     """The rows of a JSON Lines results file (an empty list when there is none).
 
@@ -588,8 +598,27 @@ def read_rows(path) -> list[dict]:
     path = Path(path)
     if not path.exists():
         return []
+    return _parse_rows(path.read_text())
+
+
+def committed_results(study: str) -> list[dict]:
+    """The committed results of ``study``, read from the installed package (no network).
+
+    They are package data, so an installed ``ganutils`` (Colab, ``pip install``)
+    has them as a checkout does; a fork reads its own.
+
+    Raises:
+        ValueError: ``study`` is not one of :data:`COMMITTED_STUDIES`.
+    """
+    if study not in COMMITTED_STUDIES:
+        raise ValueError(f"study must be one of {COMMITTED_STUDIES}; got {study!r}")
+    resource = importlib.resources.files("ganutils") / "results" / study / "results.jsonl"
+    return _parse_rows(resource.read_text())
+
+
+def _parse_rows(text: str) -> list[dict]:
     rows = []
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         if not line.strip():
             continue
         try:

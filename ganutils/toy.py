@@ -500,6 +500,8 @@ def plot_snapshots(snapshots: Snapshots, *, count: int = 6, title: str | None = 
         axis.set_aspect("equal")
         axis.set_xticks([])
         axis.set_yticks([])
+        axis.set_xlabel("x", fontsize=8)
+        axis.set_ylabel("y", fontsize=8)
         axis.set_title(
             f"step {snapshots.steps[index]}\n{score['modes_covered']}/{score['modes']} modes, "
             f"{score['high_quality']:.0%} hq",

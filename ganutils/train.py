@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -445,8 +446,36 @@ def train_mnist(
     return gan, history.history
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    """An argparse type: a whole number of at least 0 (a seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m ganutils.train --profile cpu --out runs/mnist``."""
+    """Command line: ``python -m ganutils.train --profile cpu --out runs/mnist``.
+
+    Says what it does with ``--out``: a fresh run, a resume from the epoch its
+    checkpoint holds, or nothing when the run is already complete. A bad value
+    (an argument, a batch larger than the data, a corrupt or foreign
+    checkpoint) ends in one line on stderr and exit status 2.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m ganutils.train",
         description="Train the book's MNIST DCGAN; resumes when --out holds a checkpoint.",
@@ -460,10 +489,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", required=True, help="output folder (grids, GIF, history, checkpoints)"
     )
-    parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
-    parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
-        "--batch-size", type=int, default=None, help="global batch (default: the profile's)"
+        "--epochs", type=_positive_int, default=None, help="override the profile's epochs"
+    )
+    parser.add_argument("--seed", type=_non_negative_int, default=42)
+    parser.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        help="global batch (default: the profile's)",
     )
     parser.add_argument(
         "--strategy",
@@ -474,6 +508,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", choices=_distribute.PRECISIONS, default="float32")
     parser.add_argument("--jit", action="store_true", help="compile the step with XLA")
     args = parser.parse_args(argv)
+    try:
+        return _run_command(args)
+    except ValueError as error:  # the package's own checks: bad data, checkpoint or option
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _run_command(args) -> int:
     profile = _config.setup(seed=args.seed, profile=args.profile)
     _distribute.make_strategy(args.strategy)  # before TensorFlow runs anything else
     overrides = {
@@ -487,14 +529,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
     config = TrainConfig.for_profile(profile, **overrides)
+    out = Path(args.out)
+    meta = _callbacks.Checkpoint(out, config=config.to_dict()).read_meta()
+    done = int(meta["epoch"]) if meta else 0
+    if done >= config.epochs:
+        print(
+            f"the run in {out} is complete: {done} of {config.epochs} epochs are trained. "
+            f"Outputs: {out / 'samples'}, {out / 'training.gif'}, {out / 'history.csv'}, "
+            f"{out / _callbacks.CHECKPOINT_FILE}. Pass a larger --epochs to train on."
+        )
+        return 0
     mnist = _data.load_mnist(limit=config.max_digits)
     print(profile)
     print(mnist.summary)
+    if done:
+        print(f"resuming from the checkpoint in {out}: epoch {done} of {config.epochs} is done")
     start = time.perf_counter()
-    _, history = train_mnist(config, args.out, images=_data.scale_images(mnist.images))
+    _, history = train_mnist(config, out, images=_data.scale_images(mnist.images))
     seconds = time.perf_counter() - start
+    finished = int(history["epoch"][-1]) if history.get("epoch") else done
+    count = finished - done
     print(
-        f"trained {len(history.get('epoch', []))} epochs in {seconds:.0f} s; outputs in {args.out}"
+        f"trained {count} epoch{'s' if count != 1 else ''} ({done + 1} to {finished}) in "
+        f"{seconds:.0f} s; {finished} of {config.epochs} done; outputs in {out}"
     )
     print(json.dumps({k: v[-1] for k, v in history.items() if v}, indent=1))
     return 0

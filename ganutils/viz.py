@@ -14,7 +14,14 @@ from matplotlib.figure import Figure
 
 from .data import as_images, unscale_images
 
-__all__ = ["grid_array", "plot_heatmap", "plot_image_grid", "plot_losses", "plot_quality"]
+__all__ = [
+    "grid_array",
+    "plot_heatmap",
+    "plot_image_grid",
+    "plot_losses",
+    "plot_quality",
+    "plot_series",
+]
 
 
 def _as_pixels(images: np.ndarray) -> np.ndarray:
@@ -117,6 +124,8 @@ _LOSS_LABELS = {
     "g_loss": "generator",
     "d_loss_real": "D on real",
     "d_loss_fake": "D on fake",
+    "d_real": "D(x), real digits",
+    "d_fake": "D(G(z)), generated",
 }
 
 
@@ -130,8 +139,10 @@ def plot_losses(
     """Plot losses raw and on a ``log1p`` scale, side by side.
 
     GAN losses start with tall spikes that flatten everything after them on a
-    linear axis; ``log(1 + loss)`` keeps the spikes visible and makes the rest
-    readable (losses are non-negative, so ``log1p`` is defined at 0).
+    linear axis; ``log(1 + |loss|)`` with the loss's sign kept makes the
+    spikes and the rest readable on one axis, and keeps a negative loss (the
+    minimax generator's, a Wasserstein critic's) below zero instead of
+    clipping it.
 
     Args:
         history: Name -> values, e.g. :func:`ganutils.callbacks.read_steps` of
@@ -157,15 +168,65 @@ def plot_losses(
     for name, values in series.items():
         label = _LOSS_LABELS.get(name, name)
         raw_axis.plot(xs, values, linewidth=0.8, label=label)
-        log_axis.plot(xs, np.log1p(np.maximum(values, 0.0)), linewidth=0.8, label=label)
-    raw_axis.set_title("loss")
-    log_axis.set_title("log(1 + loss)")
+        log_axis.plot(xs, np.sign(values) * np.log1p(np.abs(values)), linewidth=0.8, label=label)
+    raw_axis.set_title("raw")
+    raw_axis.set_ylabel("loss")
+    log_axis.set_title("compressed")
+    log_axis.set_ylabel("sign(loss) log(1 + |loss|)")
     for axis in (raw_axis, log_axis):
         axis.set_xlabel(x if x in history else "index")
         axis.grid(True, alpha=0.3)
-        axis.legend(loc="upper right")
+        axis.legend(loc="best", framealpha=0.8)
     if title:
         figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_series(
+    history: Mapping[str, Sequence[float]],
+    *,
+    names: Sequence[str],
+    x: str = "epoch",
+    ylabel: str,
+    title: str | None = None,
+    ylim: tuple[float, float] | None = None,
+) -> Figure:
+    """Plot a few series of a history on one labelled axis (D's outputs, for example).
+
+    Args:
+        history: Name -> values, with the ``x`` series among them (else the index).
+        names: Which series to plot.
+        x: Name of the x-axis series.
+        ylabel: What the y values are.
+        title: Axis title.
+        ylim: Fixed y range, e.g. ``(0, 1)`` for probabilities.
+
+    Raises:
+        ValueError: A name is missing from ``history`` or a series is empty.
+    """
+    missing = [name for name in names if name not in history]
+    if missing:
+        raise ValueError(f"names {missing} are not in history (it has {sorted(history)})")
+    series = {name: np.asarray(history[name], dtype=float) for name in names}
+    if any(values.size == 0 for values in series.values()):
+        raise ValueError("history series must not be empty")
+    length = len(next(iter(series.values())))
+    xs = np.asarray(history[x]) if x in history else np.arange(1, length + 1)
+    figure = Figure(figsize=(7, 3.4))
+    axis = figure.subplots()
+    for name, values in series.items():
+        axis.plot(
+            xs, values, marker="o", markersize=3, linewidth=1, label=_LOSS_LABELS.get(name, name)
+        )
+    axis.set_xlabel(x if x in history else "index")
+    axis.set_ylabel(ylabel)
+    if ylim is not None:
+        axis.set_ylim(*ylim)
+    if title:
+        axis.set_title(title)
+    axis.grid(True, alpha=0.3)
+    axis.legend(loc="best", framealpha=0.8)
     figure.tight_layout()
     return figure
 

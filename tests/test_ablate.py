@@ -223,3 +223,29 @@ def test_verdicts_read_leave_one_out_and_add_one():
     assert noise["without_verdict"] == "hurts"
     figure = ablate.plot_summary(data, floor_fd=2.9)
     assert len(figure.axes[0].get_yticklabels()) == 7
+
+
+def test_committed_results_ship_with_the_package():
+    import tomllib
+
+    rows = studies.committed_results("ablation")
+    assert rows and all(row["commit"] and row["machine"]["cores"] for row in rows)
+    assert {row["variant"] for row in rows} >= {"baseline", "plain"}
+    # The file is package data, so an installed ganutils (Colab) has it too.
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "results/*/*.jsonl" in pyproject["tool"]["setuptools"]["package-data"]["ganutils"]
+    with pytest.raises(ValueError, match="study"):
+        studies.committed_results("no-such-study")
+
+
+def test_the_run_log_line_is_rounded_and_says_never_in_words():
+    row = {
+        "variant": "baseline",
+        "seed": 0,
+        "final_fd": 389.56490711068795,
+        "final_classes": 10,
+        "time_to_good": None,
+    }
+    assert ablate._describe(row) == "baseline seed 0: FD 389.6, 10 classes, not good yet"
+    row.update(final_fd=None, time_to_good=84.6)
+    assert ablate._describe(row) == "baseline seed 0: diverged, 10 classes, good after 85 s"

@@ -108,3 +108,24 @@ def test_readme_opens_every_notebook_in_colab(path):
     repo = _config()["repository"]["url"].removeprefix("https://github.com/")
     link = f"colab.research.google.com/github/{repo}/blob/main/notebooks/{path.name}"
     assert link in (ROOT / "README.md").read_text()
+
+
+def test_chapter_numbers_are_the_same_everywhere():
+    """One numbering: the toc's numbered chapters, the notebook files and the README agree."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    numbered = [
+        chapter["file"]
+        for part in toc["parts"]
+        if part.get("numbered")
+        for chapter in part["chapters"]
+    ]
+    assert numbered == [f"notebooks/{p.stem}" for p in NOTEBOOKS]  # chapter N is notebook N
+    for number, path in enumerate(NOTEBOOKS, 1):
+        assert path.stem.startswith(f"{number:02d}_"), path.name
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| (\d+)\. [^|]+\| .*?notebooks/(\d\d)_", readme, flags=re.MULTILINE)
+    assert rows and all(int(a) == int(b) for a, b in rows), rows
+    # Prose names chapters by their titles ({ref}), not by the old part numbers.
+    for path in NOTEBOOKS:
+        for markdown in _cells(path, "markdown"):
+            assert not re.search(r"\bParts? [IVX]+\b", markdown), (path.name, markdown[:80])

@@ -129,3 +129,22 @@ def test_check_seed_names_the_argument():
 
 def test_in_notebook_is_false_outside_a_kernel():
     assert config.in_notebook() is False
+
+
+def test_tensorflow_notices_at_error_level_stay_out_of_stderr():
+    # Mixed float16 on a CPU without AVX-512 makes oneDNN log an "E0000 ... DT_HALF" line.
+    code = (
+        "import ganutils.config as c; c.setup(seed=0, profile='smoke');"
+        "import keras, numpy as np;"
+        "keras.mixed_precision.set_global_policy('mixed_float16');"
+        "m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3)]);"
+        "m(np.zeros((1, 8, 8, 1), np.float32)); print('ran')"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert result.stdout.strip() == "ran"
+    assert not [
+        line for line in result.stderr.splitlines() if line[:1] in "EWIF" and "0000" in line
+    ]

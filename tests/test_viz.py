@@ -56,6 +56,7 @@ def test_plot_losses_draws_raw_and_log1p_panels():
     raw, log = figure.axes[:2]
     np.testing.assert_allclose(raw.lines[0].get_ydata(), history["d_loss"])
     np.testing.assert_allclose(log.lines[0].get_ydata(), np.log1p(history["d_loss"]))
+    assert raw.get_ylabel() == "loss" and log.get_ylabel().startswith("sign(loss)")
     np.testing.assert_array_equal(log.lines[1].get_xdata(), history["step"])
     with pytest.raises(ValueError, match="not in history"):
         viz.plot_losses(history, names=("fd",))
@@ -84,3 +85,22 @@ def test_plot_heatmap_annotates_every_finite_cell():
     assert texts == ["1", "2", "4", "5", "6"]
     with pytest.raises(ValueError, match="shape"):
         viz.plot_heatmap(values, ["a"], [1, 2, 3])
+
+
+def test_plot_losses_keeps_negative_losses_below_zero():
+    figure = viz.plot_losses({"d_loss": [1.0, 0.5], "g_loss": [-2.0, -0.5]})
+    log = figure.axes[1]
+    np.testing.assert_allclose(log.lines[1].get_ydata(), -np.log1p([2.0, 0.5]))
+
+
+def test_plot_series_labels_its_axes():
+    history = {"epoch": [1, 2, 3], "d_real": [0.6, 0.65, 0.7], "d_fake": [0.4, 0.3, 0.2]}
+    figure = viz.plot_series(
+        history, names=("d_real", "d_fake"), ylabel="mean D output", ylim=(0, 1)
+    )
+    axis = figure.axes[0]
+    assert axis.get_xlabel() == "epoch" and axis.get_ylabel() == "mean D output"
+    assert axis.get_ylim() == (0.0, 1.0) and len(axis.lines) == 2
+    assert next(t.get_text() for t in axis.get_legend().get_texts()).startswith("D(x)")
+    with pytest.raises(ValueError, match="names"):
+        viz.plot_series(history, names=("fd",), ylabel="FD")

@@ -1,0 +1,69 @@
+"""Numbers from a run, into the book's prose: ``glue`` that also works without the book.
+
+A chapter states a measured figure by gluing it in the code cell that
+computed it and naming it in the markdown::
+
+    glue("final_fd", score.fd)                 # code cell
+    The run ends at FD {glue:text}`final_fd:.1f`.   # markdown cell
+
+so a rebuild under another profile, seed or machine cannot leave the text
+behind. In the book build ``myst_nb.glue`` stores the value for the page; in
+Colab, where myst-nb is not installed, :func:`glue` returns the value and,
+with ``display=True``, shows it in the output, and the roles in the markdown
+stay as written.
+"""
+
+from __future__ import annotations
+
+import sys
+
+try:  # part of the book build (jupyter-book); Colab does not have it
+    from myst_nb import glue as _myst_glue
+except ImportError:  # pragma: no cover - exercised by monkeypatching in the tests
+    _myst_glue = None
+
+__all__ = ["glue", "word"]
+
+
+def glue(name: str, value, *, display: bool = False):
+    """Store ``value`` under ``name`` for ``{glue:text}`name``` in the page; return it.
+
+    Args:
+        name: The key the markdown refers to; letters, digits and underscores.
+        value: A number, a string, or anything IPython can display.
+        display: Also show the value in the cell's output.
+
+    Raises:
+        ValueError: ``name`` is empty or has characters other than letters,
+            digits and underscores.
+    """
+    if not isinstance(name, str) or not name.replace("_", "").isalnum():
+        raise ValueError(f"name must be letters, digits and underscores; got {name!r}")
+    if _myst_glue is not None:
+        _myst_glue(name, value, display=display)
+    elif display:
+        shell = sys.modules.get("IPython")
+        if shell is not None and shell.get_ipython() is not None:
+            shell.display.display(value)
+        else:
+            print(value)
+    return value
+
+
+def word(value: float, reference: float, *, above: str, below: str, same: str, tolerance=0.0):
+    """The word for how ``value`` compares with ``reference``: computed, never typed.
+
+    ``above`` when ``value > reference * (1 + tolerance)``, ``below`` when
+    ``value < reference * (1 - tolerance)``, otherwise ``same``. For example
+    ``word(speed, baseline, above="faster", below="slower", same="as fast", tolerance=0.05)``.
+
+    Raises:
+        ValueError: A negative ``tolerance``.
+    """
+    if not tolerance >= 0:
+        raise ValueError(f"tolerance must be non-negative; got {tolerance!r}")
+    if value > reference * (1 + tolerance):
+        return above
+    if value < reference * (1 - tolerance):
+        return below
+    return same

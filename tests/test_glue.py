@@ -1,0 +1,38 @@
+"""ganutils.book: glue with and without myst-nb, and computed comparison words."""
+
+import pytest
+
+import ganutils.book as book
+
+
+def test_glue_hands_the_value_to_myst_nb(monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        book, "_myst_glue", lambda name, value, display: calls.append((name, value, display))
+    )
+    assert book.glue("final_fd", 23.4) == 23.4
+    book.glue("verdict", "helps", display=True)
+    assert calls == [("final_fd", 23.4, False), ("verdict", "helps", True)]
+
+
+def test_without_myst_nb_glue_shows_or_stays_silent(monkeypatch, capsys):
+    monkeypatch.setattr(book, "_myst_glue", None)  # as in Colab
+    assert book.glue("ratio", 2.4) == 2.4
+    assert capsys.readouterr().out == ""
+    book.glue("ratio", 2.4, display=True)
+    assert capsys.readouterr().out.strip() == "2.4"
+
+
+@pytest.mark.parametrize("name", ["", "final fd", "fd-final", None])
+def test_glue_names_are_identifiers(name):
+    with pytest.raises(ValueError, match="name"):
+        book.glue(name, 1.0)
+
+
+def test_word_is_computed_from_the_numbers():
+    args = {"above": "faster", "below": "slower", "same": "as fast", "tolerance": 0.05}
+    assert book.word(2.4, 1.0, **args) == "faster"
+    assert book.word(0.8, 1.0, **args) == "slower"
+    assert book.word(1.03, 1.0, **args) == "as fast"
+    with pytest.raises(ValueError, match="tolerance"):
+        book.word(1.0, 1.0, above="a", below="b", same="c", tolerance=-1)
