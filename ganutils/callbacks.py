@@ -197,7 +197,9 @@ def write_gif(
 def _read_arrays(folder: Path) -> dict[str, np.ndarray]:
     if not folder.is_dir():
         return {}
-    return {path.stem: np.load(path) for path in sorted(folder.glob("*.npy"))}
+    # Hidden files are never arrays of the run (a temporary file left by a kill, say).
+    arrays = sorted(p for p in folder.glob("*.npy") if not p.name.startswith("."))
+    return {path.stem: np.load(path) for path in arrays}
 
 
 def read_history(out_dir) -> dict[str, list[float]]:

@@ -177,7 +177,7 @@ def _save_atomically(model: Any, path: Path) -> str:
     in the returned status, never raised: the model in memory still works.
     """
     try:
-        with config.atomic_path(path) as temporary, warnings.catch_warnings():
+        with config.atomic_path(path, keep_suffix=True) as temporary, warnings.catch_warnings():
             # Keras converts variables with np.array(...), which NumPy 2 flags.
             warnings.simplefilter("ignore", DeprecationWarning)
             model.save(temporary)
@@ -224,7 +224,7 @@ class MnistClassifier:
     Attributes:
         model: The Keras model: ``(n, 28, 28, 1)`` float32 in [-1, 1] ->
             ``(n, 10)`` softmax probabilities.
-        split: The :class:`MnistSplit` it was trained and evaluated on.
+        split: The :class:`ganutils.data.MnistSplit` it was trained and evaluated on.
         seed: The seed of its initial weights, dropout and batch order.
         path: Its cache file (the name encodes source, digit counts, seed and
             :data:`CLASSIFIER_VERSION`).

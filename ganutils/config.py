@@ -29,6 +29,7 @@ import contextlib
 import dataclasses
 import os
 import random
+import secrets
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -305,24 +306,24 @@ def in_notebook() -> bool:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, keep_suffix: bool = False) -> Iterator[Path]:
     """Write a file through a temporary one beside it, renamed into place at the end.
 
-    The body writes to the yielded path (same folder, same suffix, so
-    ``model.save`` accepts it); on success it replaces ``path`` in one rename,
-    so a reader or a crash never sees half a file. On an exception the
-    temporary file is removed and ``path`` is left as it was::
+    The body writes to the yielded path, a hidden name in the same folder
+    ending in ``.tmp`` (so a leftover of a killed process never matches a
+    pattern such as ``*.npy``); with ``keep_suffix=True`` it ends in
+    ``.tmp`` plus the file's own suffix instead, for writers that insist on
+    it (``model.save`` wants ``.keras``). On success it replaces ``path`` in
+    one rename, so a reader or a crash never sees half a file; on an
+    exception the temporary file is removed and ``path`` is left as it was::
 
         with atomic_path(out / "history.csv") as temporary:
             temporary.write_text(text)
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}"
-    )
-    os.close(handle)
-    temporary = Path(name)
+    ending = f".tmp{path.suffix}" if keep_suffix else ".tmp"
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}{ending}")
     try:
         yield temporary
         os.replace(temporary, path)

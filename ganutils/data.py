@@ -9,7 +9,8 @@ one. The offline subset is stored sorted by class, so it is returned in one fixe
 shuffled order: the first ``limit`` digits then hold every class.
 
 :func:`load_split` splits the same digits for the quality metrics' classifier
-(:mod:`ganutils.metrics`): training digits, and held-out digits it never sees.
+(:mod:`ganutils.classifier`, behind :mod:`ganutils.metrics`): training digits,
+and held-out digits it never sees.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import io
 import socket
 
 import numpy as np
+
+from . import config
 
 __all__ = [
     "HELDOUT_SUBSET",
@@ -64,6 +67,7 @@ def _load_keras() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.n
 
     The one place the package downloads MNIST (or reads Keras' cached copy).
     """
+    config.import_tensorflow()  # quietly, before Keras starts it
     import keras  # here, not at the top: this floor must not start TensorFlow on import
 
     previous = socket.getdefaulttimeout()

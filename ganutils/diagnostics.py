@@ -3,7 +3,7 @@
 :class:`TrainingMonitor` is a Keras callback for :class:`ganutils.gan.GAN`
 runs. It reads the losses and gradient norms the GAN reports every step, draws
 samples at the end of every epoch, and says in plain words when a run shows
-the signature of a known failure (Part IV of the book):
+the signature of a known failure (chapter 6 of the book, "Why GANs fail"):
 
 ========================  ==================================================
 signature                 fires when

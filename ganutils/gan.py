@@ -230,15 +230,25 @@ class GANOptions:
                 f"feature_matching must be True or False; got {self.feature_matching!r}"
             )
         seed = self.seed
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-        ):
-            raise ValueError(f"seed must be a non-negative integer or None; got {self.seed!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ValueError(f"seed must be an integer or None; got {self.seed!r}")
         self._check_combinations()
-        # Plain Python numbers, so the options print and serialise cleanly.
-        for name, kind in (("latent_dim", int), ("d_steps", int), ("label_noise", float)):
-            object.__setattr__(self, name, kind(getattr(self, name)))
-        object.__setattr__(self, "gp_weight", float(self.gp_weight))
+        # Plain Python numbers (Keras' SeedGenerator refuses NumPy integers, and
+        # JSON refuses NumPy floats), so the options reach Keras and print cleanly.
+        kinds = {
+            "latent_dim": int,
+            "d_steps": int,
+            "label_noise": float,
+            "gp_weight": float,
+            "ema_decay": float,
+            "clip_value": float,
+            "instance_noise": float,
+            "instance_noise_steps": int,
+            "seed": int,
+        }
+        for name, kind in kinds.items():
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, kind(getattr(self, name)))
 
     def _check_combinations(self):
         if self.simultaneous and (self.d_steps != 1 or self.d_updates == "alternating"):
@@ -326,6 +336,8 @@ class GAN(keras.Model):
         name: str | None = None,
         **option_values,
     ):
+        if options is not None and not isinstance(options, GANOptions):
+            raise ValueError(f"options must be a GANOptions or None; got {type(options).__name__}")
         unknown = sorted(set(option_values) - set(GANOptions.names()))
         if unknown:
             raise ValueError(

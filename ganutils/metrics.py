@@ -21,7 +21,7 @@ its GANs with a small MNIST classifier of its own instead:
 
 The Fréchet distance of finite samples is biased upwards, and the bias shrinks
 as the sample grows: compare FDs only at equal sample size, with the same
-classifier (data source, seed and :data:`CLASSIFIER_VERSION`). MNIST FDs are
+classifier (data source, seed and :data:`ganutils.classifier.CLASSIFIER_VERSION`). MNIST FDs are
 not comparable with published FIDs, which use Inception features.
 """
 

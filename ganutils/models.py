@@ -1,7 +1,7 @@
 """DCGAN building blocks and the book's MNIST generator and discriminator.
 
 The blocks package the DCGAN practices of Radford et al. (2015) as options, so
-a chapter (or the ablation in Part VI) can switch each one off:
+a chapter (or the ablation of chapter 8) can switch each one off:
 
 - strided convolutions instead of pooling to downsample (``downsample``),
 - strided transposed convolutions to upsample (``upsample``),
@@ -10,14 +10,14 @@ a chapter (or the ablation in Part VI) can switch each one off:
 - weights drawn from N(0, 0.02) (``kernel_initializer="dcgan"``),
 - a ``tanh`` generator output for images scaled to [-1, 1].
 
-Part V's stabilisers are options too, all off by default: spectral
+The stabilisers of chapter 7 are options too, all off by default: spectral
 normalisation (``spectral_norm``) and minibatch standard deviation
 (``minibatch_stddev``) in the discriminator, Gaussian noise in the generator's
 layers (``noise``), dropout in either, and L1/L2 weight penalties (``l1``,
 ``l2``) on every kernel, which :class:`ganutils.gan.GAN` adds to the loss.
 
 The discriminator returns **logits** (no sigmoid): the losses in
-:mod:`ganutils.train` apply the sigmoid inside the cross-entropy, which is
+:mod:`ganutils.gan` apply the sigmoid inside the cross-entropy, which is
 numerically safer.
 """
 

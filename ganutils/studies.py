@@ -36,8 +36,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from . import config as _config
 
@@ -269,7 +269,8 @@ def plot_points(
         high-quality share.
     """
     centres = _toy.centers(mixture)
-    figure, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 2.8), squeeze=False)
+    figure = Figure(figsize=(2.6 * len(names), 2.8))
+    axes = figure.subplots(1, len(names), squeeze=False)
     for axis, name in zip(axes[0], names, strict=True):
         result = results[name][run]
         points = np.asarray(result["points"])
@@ -288,7 +289,6 @@ def plot_points(
         axis.set_xlabel("x", fontsize=8)
         axis.set_ylabel("y", fontsize=8)
     figure.tight_layout()
-    plt.close(figure)
     return figure
 
 
@@ -529,7 +529,9 @@ def summarise(
             row[f"{metric}_mean"] = float(np.mean(values)) if values else None
             row[f"{metric}_std"] = float(np.std(values)) if values else None
         for output, field in (counts or {}).items():
-            row[output] = sum(run.get(field) not in (None, False) for run in runs)
+            row[output] = sum(
+                run.get(field) is not None and run.get(field) is not False for run in runs
+            )
         rows.append(row)
     if baseline is None:
         return rows
@@ -572,13 +574,19 @@ def markdown_table(
     header += [title for title, _ in metrics.values()]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
-        cells = [row["name"], targets.get(row["name"], ""), f"{row['cost_ratio']:.2f}x"]
+        cost = row.get("cost_ratio")
+        cells = [
+            row["name"],
+            targets.get(row["name"], ""),
+            "n/a" if cost is None else f"{cost:.2f}x",
+        ]
         for key, (_, spec) in metrics.items():
-            mean, std, delta = row[f"{key}_mean"], row[f"{key}_std"], row[f"{key}_delta"]
+            mean, std, delta = row[f"{key}_mean"], row[f"{key}_std"], row.get(f"{key}_delta")
             if mean is None:
                 cells.append("n/a")
                 continue
-            cells.append(f"{mean:{spec}} ± {std:{spec}} ({delta:+{spec}})")
+            versus = "" if delta is None else f" ({delta:+{spec}})"
+            cells.append(f"{mean:{spec}} ± {std:{spec}}{versus}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -321,8 +321,13 @@ def build_toy_gan(
 
 
 def _checkpoint(out_dir, config: ToyConfig, gan_options: dict | None):
+    saved = config.to_dict()
     # ``steps`` may grow on resume (a finished run extended), like ``epochs`` on MNIST.
-    saved = {k: v for k, v in config.to_dict().items() if k != "steps"}
+    del saved["steps"]
+    # ToyConfig gained ``optimizer`` after checkpoints were first written; Adam was
+    # the only choice then, so it is left out of the saved config and they still load.
+    if saved["optimizer"] == "adam":
+        del saved["optimizer"]
     return _callbacks.Checkpoint(out_dir, config={**saved, "gan_options": dict(gan_options or {})})
 
 

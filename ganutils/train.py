@@ -265,7 +265,7 @@ def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: in
                 "instance_noise_steps must be set when build_gan gets no steps_per_epoch "
                 "(the default anneals over the whole run)"
             )
-    options = config.gan_options(steps_per_epoch=steps_per_epoch or 1)
+    options = config.gan_options(steps_per_epoch=1 if steps_per_epoch is None else steps_per_epoch)
     gan = _gan.GAN(generator, discriminator, options)
 
     def rate(initial):

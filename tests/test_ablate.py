@@ -233,7 +233,10 @@ def test_committed_results_ship_with_the_package():
     assert {row["variant"] for row in rows} >= {"baseline", "plain"}
     # The file is package data, so an installed ganutils (Colab) has it too.
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
-    assert "results/*/*.jsonl" in pyproject["tool"]["setuptools"]["package-data"]["ganutils"]
+    for study in studies.COMMITTED_STUDIES:
+        package = f"ganutils.results.{study}"
+        assert package in pyproject["tool"]["setuptools"]["packages"]
+        assert "*.jsonl" in pyproject["tool"]["setuptools"]["package-data"][package]
     with pytest.raises(ValueError, match="study"):
         studies.committed_results("no-such-study")
 

@@ -181,3 +181,11 @@ def test_step_values_recover_each_step_from_running_means():
     np.testing.assert_allclose(recovered, steps, atol=1e-12)
     values.reset()  # a new epoch: the running mean starts again
     assert values.update(0, {"d_loss": 7.0}) == {"d_loss": 7.0}
+
+
+def test_a_leftover_temporary_file_is_not_read_as_history(tmp_path, images):
+    _run(tmp_path, images, 1)
+    (tmp_path / "history" / ".d_loss.npy.1a2b3c.tmp").write_bytes(b"half a file")
+    (tmp_path / "history" / ".g_loss.npy.4d5e6f.tmp.npy").write_bytes(b"")  # hidden, too
+    history = callbacks.read_history(tmp_path)
+    assert all(not name.startswith(".") for name in history) and history["epoch"] == [1]

@@ -110,7 +110,11 @@ def test_importing_the_lowest_floor_starts_no_tensorflow():
 def test_atomic_path_replaces_the_file_only_when_the_write_finishes(tmp_path):
     target = tmp_path / "sub" / "table.csv"
     with config.atomic_path(target) as temporary:
-        assert temporary.parent == target.parent and temporary.name.endswith(".tmp.csv")
+        assert temporary.parent == target.parent and temporary.name.startswith(".")
+        assert temporary.suffix == ".tmp"  # a leftover never matches *.csv
+        temporary.write_text("first")
+    with config.atomic_path(target, keep_suffix=True) as temporary:
+        assert temporary.name.endswith(".tmp.csv")  # for model.save, which wants its suffix
         temporary.write_text("first")
     assert target.read_text() == "first"
     with pytest.raises(RuntimeError), config.atomic_path(target) as temporary:

@@ -161,6 +161,6 @@ def test_tf_config_decides_who_writes(monkeypatch):
 def test_command_line_takes_the_scaling_options(tmp_path, capsys):
     argv = ["--profile", "smoke", "--epochs", "1", "--batch-size", "128", "--out", str(tmp_path)]
     assert train.main([*argv, "--strategy", "default", "--precision", "mixed_bfloat16"]) == 0
-    assert "trained 1 epochs" in capsys.readouterr().out
+    assert "trained 1 epoch (1 to 1)" in capsys.readouterr().out
     saved = json.loads(str(np.load(tmp_path / "checkpoint.npz")["meta"]))["config"]
     assert saved["precision"] == "mixed_bfloat16" and saved["batch_size"] == 128

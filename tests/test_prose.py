@@ -226,3 +226,17 @@ def test_every_glued_name_in_the_prose_is_glued_by_the_chapter(path):
     }
     missing = sorted(key for key in used if not any(p.fullmatch(key) for p in patterns))
     assert not missing, f"the prose uses glue keys that no code cell glues: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_glue_roles_are_well_formed(path):
+    """``{glue:text}`name:spec``` with a valid format spec (a stray brace breaks the build)."""
+    bad = []
+    for _, markdown in _markdown_cells(path):
+        for key, spec in re.findall(r"\{glue:text\}`(\w+)(?::([^`]*))?`", markdown):
+            if spec:
+                try:
+                    format(1.5, spec)
+                except ValueError:
+                    bad.append(f"{key}:{spec}")
+    assert not bad, bad

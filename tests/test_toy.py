@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -129,3 +131,23 @@ def test_plots_and_sweep():
     assert np.all((results >= 0) & (results <= 8))
     with pytest.raises(ValueError, match="ToyConfig fields"):
         studies.sweep(config, ("lr", [1]), ("d_hidden", [8]), seeds=[0])
+
+
+def test_a_toy_checkpoint_from_before_the_optimizer_field_still_loads(tmp_path):
+    import json
+    import shutil
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "data" / "toy_checkpoint_format1"
+    shutil.copytree(fixture, tmp_path / "run")  # restore only reads, but keep the fixture clean
+    config = toy.ToyConfig(**json.loads((fixture / "config.json").read_text()))
+    gan, epochs = toy.load_toy_gan(tmp_path / "run", config)
+    assert epochs == 2
+    latents = np.load(fixture / "latents.npy")
+    np.testing.assert_allclose(
+        np.asarray(gan.sampler(latents, training=False)),
+        np.load(fixture / "expected_points.npy"),
+        atol=1e-5,
+    )
+    with pytest.raises(ValueError, match="optimizer"):  # another optimizer is another run
+        toy.load_toy_gan(tmp_path / "run", dataclasses.replace(config, optimizer="rmsprop"))
