@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 try:  # part of the book build (jupyter-book); Colab does not have it
     from myst_nb import glue as _myst_glue
 except ImportError:  # pragma: no cover - exercised by monkeypatching in the tests
@@ -39,6 +41,10 @@ def glue(name: str, value, *, display: bool = False):
     """
     if not isinstance(name, str) or not name.replace("_", "").isalnum():
         raise ValueError(f"name must be letters, digits and underscores; got {name!r}")
+    if isinstance(value, np.generic):
+        # A NumPy scalar's text is "np.float64(23.4)", which {glue:text}`name:.1f`
+        # cannot format; the Python number's text is "23.4".
+        value = value.item()
     if _myst_glue is not None:
         _myst_glue(name, value, display=display)
     elif display:

@@ -36,3 +36,16 @@ def test_word_is_computed_from_the_numbers():
     assert book.word(1.03, 1.0, **args) == "as fast"
     with pytest.raises(ValueError, match="tolerance"):
         book.word(1.0, 1.0, above="a", below="b", same="c", tolerance=-1)
+
+
+def test_numpy_numbers_are_glued_as_python_numbers(monkeypatch):
+    import numpy as np
+    from IPython.core.formatters import PlainTextFormatter
+
+    calls = []
+    monkeypatch.setattr(book, "_myst_glue", lambda name, value, display: calls.append(value))
+    book.glue("fd", np.float64(23.4))
+    book.glue("runs", np.int64(3))
+    assert calls == [23.4, 3] and type(calls[0]) is float and type(calls[1]) is int
+    # What myst-nb formats for {glue:text}`fd:.1f` is the value's text/plain.
+    assert PlainTextFormatter()(calls[0]) == "23.4"
