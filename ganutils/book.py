@@ -8,9 +8,9 @@ computed it and naming it in the markdown::
 
 so a rebuild under another profile, seed or machine cannot leave the text
 behind. In the book build ``myst_nb.glue`` stores the value for the page; in
-Colab, where myst-nb is not installed, :func:`glue` returns the value and,
-with ``display=True``, shows it in the output, and the roles in the markdown
-stay as written.
+Colab, where myst-nb is not installed, :func:`glue` does nothing unless
+``display=True`` asks it to show the value, and the roles in the markdown stay
+as written.
 """
 
 from __future__ import annotations
@@ -27,8 +27,11 @@ except ImportError:  # pragma: no cover - exercised by monkeypatching in the tes
 __all__ = ["glue", "word"]
 
 
-def glue(name: str, value, *, display: bool = False):
-    """Store ``value`` under ``name`` for ``{glue:text}`name``` in the page; return it.
+def glue(name: str, value, *, display: bool = False) -> None:
+    """Store ``value`` under ``name`` for ``{glue:text}`name``` in the page.
+
+    Returns nothing, as ``myst_nb.glue`` does, so a cell that ends with a glue
+    call shows no stray output.
 
     Args:
         name: The key the markdown refers to; letters, digits and underscores.
@@ -53,7 +56,6 @@ def glue(name: str, value, *, display: bool = False):
             shell.display.display(value)
         else:
             print(value)
-    return value
 
 
 def word(value: float, reference: float, *, above: str, below: str, same: str, tolerance=0.0):

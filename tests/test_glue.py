@@ -10,14 +10,14 @@ def test_glue_hands_the_value_to_myst_nb(monkeypatch):
     monkeypatch.setattr(
         book, "_myst_glue", lambda name, value, display: calls.append((name, value, display))
     )
-    assert book.glue("final_fd", 23.4) == 23.4
+    assert book.glue("final_fd", 23.4) is None  # no stray output when a cell ends with it
     book.glue("verdict", "helps", display=True)
     assert calls == [("final_fd", 23.4, False), ("verdict", "helps", True)]
 
 
 def test_without_myst_nb_glue_shows_or_stays_silent(monkeypatch, capsys):
     monkeypatch.setattr(book, "_myst_glue", None)  # as in Colab
-    assert book.glue("ratio", 2.4) == 2.4
+    assert book.glue("ratio", 2.4) is None
     assert capsys.readouterr().out == ""
     book.glue("ratio", 2.4, display=True)
     assert capsys.readouterr().out.strip() == "2.4"
