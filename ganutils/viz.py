@@ -129,6 +129,23 @@ _LOSS_LABELS = {
 }
 
 
+def _series(history: Mapping[str, Sequence[float]], names: Sequence[str], x: str):
+    """The named series as float arrays and their x values (the ``x`` series, else 1, 2, ...).
+
+    Raises:
+        ValueError: A name is missing from ``history`` or a series is empty.
+    """
+    missing = [name for name in names if name not in history]
+    if missing:
+        raise ValueError(f"names {missing} are not in history (it has {sorted(history)})")
+    series = {name: np.asarray(history[name], dtype=float) for name in names}
+    if any(values.size == 0 for values in series.values()):
+        raise ValueError("history series must not be empty")
+    length = len(next(iter(series.values())))
+    xs = np.asarray(history[x]) if x in history else np.arange(1, length + 1)
+    return series, xs
+
+
 def plot_losses(
     history: Mapping[str, Sequence[float]],
     *,
@@ -155,14 +172,7 @@ def plot_losses(
     Raises:
         ValueError: A name is missing from ``history`` or a series is empty.
     """
-    missing = [name for name in names if name not in history]
-    if missing:
-        raise ValueError(f"names {missing} are not in history (it has {sorted(history)})")
-    series = {name: np.asarray(history[name], dtype=float) for name in names}
-    if any(values.size == 0 for values in series.values()):
-        raise ValueError("history series must not be empty")
-    length = len(next(iter(series.values())))
-    xs = np.asarray(history[x]) if x in history else np.arange(1, length + 1)
+    series, xs = _series(history, names, x)
     figure = Figure(figsize=(11, 3.6))
     raw_axis, log_axis = figure.subplots(1, 2)
     for name, values in series.items():
@@ -205,14 +215,7 @@ def plot_series(
     Raises:
         ValueError: A name is missing from ``history`` or a series is empty.
     """
-    missing = [name for name in names if name not in history]
-    if missing:
-        raise ValueError(f"names {missing} are not in history (it has {sorted(history)})")
-    series = {name: np.asarray(history[name], dtype=float) for name in names}
-    if any(values.size == 0 for values in series.values()):
-        raise ValueError("history series must not be empty")
-    length = len(next(iter(series.values())))
-    xs = np.asarray(history[x]) if x in history else np.arange(1, length + 1)
+    series, xs = _series(history, names, x)
     figure = Figure(figsize=(7, 3.4))
     axis = figure.subplots()
     for name, values in series.items():
