@@ -5,8 +5,8 @@ only from its own floor or below (``ganutils/README.md`` draws the plan, and
 ``tests/test_layout.py`` holds the package to it):
 
 1. no TensorFlow at import: ``config``, ``latent``, ``labels``, ``data``, ``book``;
-2. Keras pieces: ``distribute``, ``stabilizers``, ``models``, ``classifier``,
-   ``metrics``, ``viz``;
+2. Keras pieces: ``distribute``, ``stabilizers``, ``models``, ``metrics``,
+   ``viz``;
 3. the engine and recipes: ``gan``, ``callbacks``, ``diagnostics``, ``train``, ``toy``;
 4. studies: ``studies``, ``ablate``.
 
@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 #: The modules, floor by floor (see the docstring above).
 FLOORS = (
     ("config", "latent", "labels", "data", "book"),
-    ("distribute", "stabilizers", "models", "classifier", "metrics", "viz"),
+    ("distribute", "stabilizers", "models", "metrics", "viz"),
     ("gan", "callbacks", "diagnostics", "train", "toy"),
     ("studies", "ablate"),
 )
@@ -39,7 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         ablate,
         book,
         callbacks,
-        classifier,
         config,
         data,
         diagnostics,

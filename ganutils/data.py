@@ -9,7 +9,7 @@ one. The offline subset is stored sorted by class, so it is returned in one fixe
 shuffled order: the first ``limit`` digits then hold every class.
 
 :func:`load_split` splits the same digits for the quality metrics' classifier
-(:mod:`ganutils.classifier`, behind :mod:`ganutils.metrics`): training digits,
+(:mod:`ganutils.models`, behind :mod:`ganutils.metrics`): training digits,
 and held-out digits it never sees.
 """
 

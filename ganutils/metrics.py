@@ -5,7 +5,7 @@ covariance of Inception-v3 features of real and generated images. Inception
 weights need a download and know nothing about digits, so the book measures
 its GANs with a small MNIST classifier of its own instead:
 
-* :func:`load_classifier` (from :mod:`ganutils.classifier`) trains a
+* :func:`load_classifier` (from :mod:`ganutils.models`) trains a
   two-convolution network on real digits (or loads it from the disk cache) and
   reports its accuracy on held-out digits.
 * :class:`MnistScorer` feeds images through it and returns an
@@ -21,7 +21,7 @@ its GANs with a small MNIST classifier of its own instead:
 
 The Fréchet distance of finite samples is biased upwards, and the bias shrinks
 as the sample grows: compare FDs only at equal sample size, with the same
-classifier (data source, seed and :data:`ganutils.classifier.CLASSIFIER_VERSION`). MNIST FDs are
+classifier (data source, seed and :data:`ganutils.models.CLASSIFIER_VERSION`). MNIST FDs are
 not comparable with published FIDs, which use Inception features.
 """
 
@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 from scipy import linalg
 
-from .classifier import NUM_CLASSES, MnistClassifier, as_model_input, load_classifier
 from .config import check_seed
+from .models import NUM_CLASSES, MnistClassifier, as_model_input, load_classifier
 
 __all__ = [
     "CONFIDENCE",
@@ -47,7 +47,7 @@ __all__ = [
     "GOOD_HOLD",
     "GOOD_MIN_CLASSES",
     "MIN_CLASS_SHARE",
-    "MnistClassifier",  # from ganutils.classifier, so the chapters need one module
+    "MnistClassifier",  # from ganutils.models, so the chapters need one module
     "MnistScore",
     "MnistScorer",
     "class_kl",
@@ -56,7 +56,7 @@ __all__ = [
     "feature_statistics",
     "frechet_distance",
     "is_good",
-    "load_classifier",  # from ganutils.classifier
+    "load_classifier",  # from ganutils.models
     "time_to_good",
 ]
 

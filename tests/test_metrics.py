@@ -12,9 +12,9 @@ import math
 import numpy as np
 import pytest
 
-import ganutils.classifier as classifier_module
 import ganutils.data as data
 import ganutils.metrics as metrics
+import ganutils.models as classifier_module  # the classifier lives with the models
 
 
 @pytest.fixture(scope="session")
