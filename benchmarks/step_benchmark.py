@@ -94,17 +94,40 @@ def adam():
     return engine.make_optimizer("adam", 2e-4, beta_1=0.5)
 
 
-def time_ours(kind, images, batch_size, steps, jit=False, simultaneous=False):
-    generator, discriminator = make_models(kind)
-    gan = engine.GAN(
-        generator, discriminator, latent_dim=LATENT_DIM, simultaneous=simultaneous, seed=0
-    )
-    gan.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=jit)
+class _Clock(keras.callbacks.Callback):
+    """The time at the end of every batch of a ``fit``: steps are timed, fit's set-up is not."""
+
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
+def ours(kind, images, batch_size, *, jit=False, recipe=False, **options):
+    """A timer (``run(steps) -> seconds``) of our engine's step under ``fit``.
+
+    ``recipe=True`` builds :class:`ganutils.train.TrainConfig`'s GAN (one-sided
+    smoothing, the EMA generator, learning rate 5e-3) instead of the engine's
+    default options with the tutorial's Adam(2e-4, 0.5).
+    """
+    if recipe:
+        config = train.TrainConfig(batch_size=batch_size, seed=0, jit_compile=jit, **options)
+        gan = train.build_gan(config)
+    else:
+        generator, discriminator = make_models(kind)
+        gan = engine.GAN(generator, discriminator, latent_dim=LATENT_DIM, seed=0, **options)
+        gan.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=jit)
     dataset = train.make_dataset(images, batch_size=batch_size).repeat()
-    gan.fit(dataset, epochs=1, steps_per_epoch=5, verbose=0)  # trace and warm up
-    start = time.perf_counter()
-    gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
-    return time.perf_counter() - start
+
+    def run(steps):
+        clock = _Clock()
+        # One step more than timed: the end of the first batch starts the clock.
+        gan.fit(dataset, epochs=1, steps_per_epoch=steps + 1, verbose=0, callbacks=[clock])
+        return clock.times[-1] - clock.times[0]
+
+    return run
 
 
 def tutorial_train_step(generator, discriminator, g_opt, d_opt):
@@ -131,21 +154,25 @@ def tutorial_train_step(generator, discriminator, g_opt, d_opt):
     return train_step
 
 
-def time_tutorial(kind, images, batch_size, steps):
+def tutorial(kind, images, batch_size):
+    """A timer of the tutorial's loop: a Python ``for`` over its ``tf.function`` step."""
     generator, discriminator = make_models(kind)
     train_step = tutorial_train_step(generator, discriminator, adam(), adam())
-
     iterator = iter(train.make_dataset(images, batch_size=batch_size).repeat())
-    for _ in range(5):
-        train_step(next(iterator))
-    start = time.perf_counter()
-    for _ in range(steps):
-        losses = train_step(next(iterator))
-    float(losses[0])  # wait for the last step
-    return time.perf_counter() - start
+
+    def run(steps):
+        float(train_step(next(iterator))[0])  # as for ours: the clock starts after one step
+        start = time.perf_counter()
+        for _ in range(steps):
+            losses = train_step(next(iterator))
+        float(losses[0])  # wait for the last step
+        return time.perf_counter() - start
+
+    return run
 
 
-def time_keras2_loop(kind, images, batch_size, steps):
+def keras2_loop(kind, images, batch_size):
+    """A timer of the Keras 2 loop: ``predict``, two ``train_on_batch`` for D, one for G."""
     generator, discriminator = make_models(kind)
     loss = keras.losses.BinaryCrossentropy(from_logits=True)
     discriminator.compile(optimizer=adam(), loss=loss)
@@ -156,9 +183,11 @@ def time_keras2_loop(kind, images, batch_size, steps):
     discriminator.trainable = True
     rng = np.random.default_rng(0)
     ones, zeros = np.ones((batch_size, 1)), np.zeros((batch_size, 1))
+    done = [0]
 
-    def step(index):
-        start = (index * batch_size) % (len(images) - batch_size)
+    def step():
+        start = (done[0] * batch_size) % (len(images) - batch_size)
+        done[0] += 1
         real = images[start : start + batch_size]
         noise = rng.standard_normal((batch_size, LATENT_DIM)).astype(np.float32)
         fake = generator.predict(noise, verbose=0)
@@ -167,12 +196,37 @@ def time_keras2_loop(kind, images, batch_size, steps):
         noise = rng.standard_normal((batch_size, LATENT_DIM)).astype(np.float32)
         combined.train_on_batch(noise, ones)
 
-    for index in range(5):
-        step(index)
-    start = time.perf_counter()
-    for index in range(steps):
-        step(index)
-    return time.perf_counter() - start
+    def run(steps):
+        step()
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        return time.perf_counter() - start
+
+    return run
+
+
+def interleaved(timers: dict, steps: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds of ``repeats`` windows of ``steps`` steps per method, timed in rounds.
+
+    Every timer first runs untimed (tracing, compilation, warm caches). Each
+    round then times one window of every method in turn, so a slow spell of
+    the machine lands on all the methods of a round, and the ratios within a
+    round cancel most of it.
+    """
+    for run in timers.values():
+        run(5)
+    seconds = {name: [] for name in timers}
+    for _ in range(repeats):
+        for name, run in timers.items():
+            seconds[name].append(run(steps))
+    return seconds
+
+
+def spread(ratios) -> str:
+    """``median [min, max]`` of the per-round ratios."""
+    ratios = np.asarray(ratios)
+    return f"{np.median(ratios):.2f}x [{ratios.min():.2f}, {ratios.max():.2f}]"
 
 
 SCALING = [
@@ -226,7 +280,11 @@ def scaling_table(images, batch_sizes, steps):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--steps", type=int, default=40, help="timed steps per window")
+    parser.add_argument("--repeats", type=int, default=5, help="timed windows per method")
+    parser.add_argument(
+        "--skip-keras2", action="store_true", help="leave out the slow Keras 2 loop"
+    )
     parser.add_argument("--models", choices=["book", "tutorial"], default="book")
     parser.add_argument("--jit", action="store_true", help="also time ours with XLA")
     parser.add_argument(
@@ -252,29 +310,43 @@ def main(argv=None):
     if args.scaling:
         scaling_table(images, args.batch_sizes, args.steps)
         return
-    header = f"{'batch':>5}  {'method':<14}{'images/s':>10}{'ms/step':>10}{'vs ours':>9}"
+    reference = "tf-tutorial"
+    header = f"{'batch':>5}  {'method':<16}{'images/s':>9}{'ms/step':>9}   vs tutorial"
     print(header)
-    print("-" * len(header))
+    print("-" * (len(header) + 16))
     for batch_size in args.batch_sizes:
-        timings = {
-            "ganutils": time_ours(args.models, images, batch_size, args.steps),
-            "ganutils-simul": time_ours(
-                args.models, images, batch_size, args.steps, simultaneous=True
-            ),
+        timers = {
+            "ganutils": ours(args.models, images, batch_size),
+            "ganutils-fresh": ours(args.models, images, batch_size, fresh_fakes=True),
+            "ganutils-simul": ours(args.models, images, batch_size, simultaneous=True),
         }
+        if args.models == "book":
+            timers["ganutils-recipe"] = ours(args.models, images, batch_size, recipe=True)
         if args.jit:
-            timings["ganutils+xla"] = time_ours(args.models, images, batch_size, args.steps, True)
-        timings["tf-tutorial"] = time_tutorial(args.models, images, batch_size, args.steps)
-        timings["keras2-loop"] = time_keras2_loop(args.models, images, batch_size, args.steps)
-        ours = timings["ganutils"]
-        for method, seconds in timings.items():
-            rate = batch_size * args.steps / seconds
+            timers["ganutils+xla"] = ours(args.models, images, batch_size, jit=True)
+        timers[reference] = tutorial(args.models, images, batch_size)
+        if not args.skip_keras2:
+            timers["keras2-loop"] = keras2_loop(args.models, images, batch_size)
+        seconds = interleaved(timers, args.steps, args.repeats)
+        for method, windows in seconds.items():
+            windows = np.asarray(windows)
+            median = float(np.median(windows))
+            ratios = np.asarray(seconds[reference]) / windows  # per round; above 1 is faster
             print(
-                f"{batch_size:>5}  {method:<14}{rate:>10.0f}{1000 * seconds / args.steps:>10.1f}"
-                f"{ours / seconds:>8.2f}x"
+                f"{batch_size:>5}  {method:<16}{batch_size * args.steps / median:>9.0f}"
+                f"{1000 * median / args.steps:>9.1f}   {spread(ratios)}"
             )
         print()
-    print("'vs ours' is the method's throughput divided by ours: above 1 means faster than ours.")
+    print(
+        f"'vs tutorial': images/s over the tutorial step's in the same round, median "
+        f"[min, max] of {args.repeats} rounds of {args.steps} timed steps; above 1 is faster."
+    )
+    print(
+        "ganutils: the engine's default step (alternating: G is updated through the updated D "
+        "on D's fakes);\n-fresh: G's update draws fresh fakes (a second generator pass); "
+        "-simul: the tutorial's simultaneous order;\n-recipe: the book's TrainConfig "
+        "(one-sided smoothing, EMA generator, learning rate 5e-3)."
+    )
 
 
 if __name__ == "__main__":

@@ -171,15 +171,15 @@ def run_ablation(
     check_every: int = 1,
     images: np.ndarray | None = None,
     scorer=None,
-    floor=None,
+    bar=None,
     log=print,
 ) -> list[dict]:
     """Run every variant (or those in ``names``) for every seed; append rows as runs finish.
 
     Runs already in ``out_dir/results.jsonl`` (same variant, seed, profile
     and epochs) are skipped, so an interrupted ablation resumes where it stopped.
-    ``scorer`` and ``floor`` default to a :class:`ganutils.metrics.MnistScorer`
-    and its real-data floor.
+    ``scorer`` and ``bar`` default to a :class:`ganutils.metrics.MnistScorer`
+    and its quality bar (:meth:`~ganutils.metrics.MnistScorer.good_bar`).
 
     Returns:
         All rows of the results file after the run.
@@ -208,7 +208,7 @@ def run_ablation(
     if images is None:
         images = _data.scale_images(mnist.images)
     scorer = scorer if scorer is not None else _metrics.MnistScorer()
-    floor = floor if floor is not None else scorer.real_floor()
+    bar = bar if bar is not None else scorer.good_bar()
     run_epochs = epochs if epochs is not None else profile.epochs
     provenance = None
     # Seed-major order: an ablation stopped early still covers every variant.
@@ -225,11 +225,11 @@ def run_ablation(
                 profile=profile,
                 images=images,
                 scorer=scorer,
-                floor=floor,
+                bar=bar,
                 epochs=epochs,
                 check_every=check_every,
             )
-            row.update(provenance, floor_fd=float(floor.fd))
+            row.update(provenance, floor_fd=float(bar.floor_fd), bar_fd=float(bar.fd))
             _studies.append_row(path, row)
             log(_describe(row))
     return _studies.read_rows(path)

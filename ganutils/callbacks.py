@@ -458,23 +458,21 @@ class QualityCheck(keras.callbacks.Callback):
     so to :class:`LossHistory`, which must come after this callback):
     ``fd`` (MNIST FD), ``classes_covered``, ``class_kl``, ``classifier_score``,
     ``good`` (1.0 when :func:`ganutils.metrics.is_good` holds against the
-    real-data floor). Every epoch also gets ``train_seconds``, the wall time
+    quality bar). Every epoch also gets ``train_seconds``, the wall time
     spent training so far *excluding* the scoring itself, which is what "time
     to quality" counts. Epochs that are not scored get no scores (NaN in the
     saved history). A generator whose output is not finite scores FD = inf.
 
     Args:
-        scorer: The scorer; its ``real_floor()`` at the same sample size is
-            computed once here unless ``floor`` is given.
+        scorer: The scorer; its ``good_bar()`` at the same sample size is
+            computed once here unless ``bar`` is given.
         every: Score every this many epochs (and always after the last).
         sample_size: Generated digits per check (compare FDs at equal size).
         seed: Seed of the fixed latent batch.
-        floor: A precomputed real-data floor (:class:`ganutils.metrics.MnistScore`).
+        bar: A precomputed :class:`ganutils.metrics.QualityBar`.
     """
 
-    def __init__(
-        self, scorer, *, every: int = 1, sample_size: int = 1000, seed: int = 0, floor=None
-    ):
+    def __init__(self, scorer, *, every: int = 1, sample_size: int = 1000, seed: int = 0, bar=None):
         super().__init__()
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer; got {every!r}")
@@ -482,7 +480,7 @@ class QualityCheck(keras.callbacks.Callback):
         self.every = every
         self.sample_size = sample_size
         self.seed = seed
-        self.floor = floor if floor is not None else scorer.real_floor(sample_size=sample_size)
+        self.bar = bar if bar is not None else scorer.good_bar(sample_size=sample_size)
         self._latents = None
         self.train_seconds = 0.0
 
@@ -530,7 +528,7 @@ class QualityCheck(keras.callbacks.Callback):
                     classes_covered=float(score.classes_covered),
                     class_kl=score.class_kl,
                     classifier_score=score.classifier_score,
-                    good=float(_metrics.is_good(score, self.floor)),
+                    good=float(_metrics.is_good(score, self.bar)),
                 )
         self._since = time.perf_counter()
 

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import io
 import socket
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,7 @@ __all__ = [
     "MnistData",
     "MnistSplit",
     "as_images",
+    "as_model_input",
     "load_mnist",
     "load_split",
     "scale_images",
@@ -288,3 +290,37 @@ def unscale_images(images: np.ndarray, *, atol: float = 1e-3) -> np.ndarray:
             f"images must lie in [-1, 1]; got values in [{array.min():.3f}, {array.max():.3f}]"
         )
     return np.clip(np.rint(array * 127.5 + 127.5), 0, 255).astype(np.uint8)
+
+
+_RANGE_ATOL = 1e-3  # float round-off allowed outside [-1, 1]
+
+
+def as_model_input(images: Any, name: str = "images", *, min_count: int = 1) -> np.ndarray:
+    """``(n, 28, 28[, 1])`` uint8 in [0, 255] or float in [-1, 1] -> ``(n, 28, 28, 1)`` float32.
+
+    Raises:
+        ValueError: Another shape, fewer than ``min_count`` images, another
+            dtype, NaN, or values outside the range of their dtype.
+    """
+    array = as_images(images, name)
+    if array.shape[1:] != (28, 28):
+        raise ValueError(
+            f"{name} must have shape (n, 28, 28) or (n, 28, 28, 1); got shape {np.shape(images)}"
+        )
+    if len(array) < min_count:
+        raise ValueError(f"{name} must hold at least {min_count} images; got {len(array)}")
+    if np.issubdtype(array.dtype, np.integer) and array.dtype != np.bool_:
+        return scale_images(array)  # its errors name "images" and [0, 255]
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(
+            f"{name} must be uint8 in [0, 255] or float in [-1, 1]; got dtype {array.dtype}"
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite; got NaN or infinite values")
+    low, high = float(array.min()), float(array.max())
+    if low < -1 - _RANGE_ATOL or high > 1 + _RANGE_ATOL:
+        raise ValueError(
+            f"{name} must lie in [-1, 1] (a tanh output, see ganutils.data.scale_images); "
+            f"got values in [{low:.3f}, {high:.3f}]"
+        )
+    return np.clip(array, -1.0, 1.0).astype(np.float32)[..., np.newaxis]

@@ -119,10 +119,15 @@ class GANOptions:
             fresh latents each time).
         simultaneous: Compute both updates from one forward pass (one batch of
             fakes, two gradient tapes), as the TensorFlow DCGAN tutorial does:
-            about a third less compute per step, but the generator's gradient
-            comes from the discriminator before its update. ``False``
-            alternates: D is updated first, then G is trained against the new D
-            on fresh latents.
+            the generator's gradient comes from the discriminator before its
+            update. ``False`` alternates: D is updated first, then G is
+            trained against the new D.
+        fresh_fakes: Under alternation, where G's update gets its fakes.
+            ``False`` (the PyTorch DCGAN tutorial's order): G is updated
+            through the updated D on the very fakes D was just trained on, so
+            the step runs the generator once. ``True``: G's update draws fresh
+            latents and runs the generator a second time, as the Keras 2
+            ``train_on_batch`` loops of older tutorials do.
         ema_decay: Keep an exponential moving average of the generator's
             weights with this decay (e.g. 0.99) and draw samples from it
             (:attr:`GAN.sampler`); ``None`` keeps none. Averaging the generator
@@ -134,6 +139,10 @@ class GANOptions:
             Wasserstein losses ignore the label options and ``generator_loss``;
             pair them with ``d_steps=5`` and a critic without batch normalisation.
         gp_weight: Weight of the gradient penalty (``loss="wgan_gp"``; paper: 10).
+        r1_gamma: Add ``r1_gamma / 2`` times the R1 penalty (the squared
+            gradient norm of D at real images,
+            :func:`ganutils.stabilizers.r1_penalty`; Mescheder et al. 2018) to
+            D's loss; ``None`` adds none. Any loss.
         clip_value: Clip every critic weight into [-clip_value, clip_value]
             after each update; ``None`` means 0.01 under ``loss="wgan"`` and no
             clipping otherwise (see :attr:`clip_bound`).
@@ -166,9 +175,11 @@ class GANOptions:
     generator_loss: str = "non_saturating"
     d_steps: int = 1
     simultaneous: bool = False
+    fresh_fakes: bool = False
     ema_decay: float | None = None
     loss: str = "gan"
     gp_weight: float = 10.0
+    r1_gamma: float | None = None
     clip_value: float | None = None
     instance_noise: float | None = None
     instance_noise_steps: int | None = None
@@ -202,6 +213,8 @@ class GANOptions:
             raise ValueError(f"ema_decay must lie in (0, 1) or be None; got {self.ema_decay!r}")
         if not _is_number(self.gp_weight) or not self.gp_weight > 0:
             raise ValueError(f"gp_weight must be a positive number; got {self.gp_weight!r}")
+        if self.r1_gamma is not None and not (_is_number(self.r1_gamma) and self.r1_gamma > 0):
+            raise ValueError(f"r1_gamma must be a positive number or None; got {self.r1_gamma!r}")
         clip = self.clip_value
         if clip is not None and not (_is_number(clip) and clip > 0):
             raise ValueError(
@@ -225,10 +238,9 @@ class GANOptions:
                 f"augment_policy must be comma-separated names from "
                 f"{_stabilizers.AUGMENT_POLICIES}; got {self.augment_policy!r}"
             )
-        if not isinstance(self.feature_matching, (bool, np.bool_)):
-            raise ValueError(
-                f"feature_matching must be True or False; got {self.feature_matching!r}"
-            )
+        for name in ("simultaneous", "fresh_fakes", "feature_matching"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
         seed = self.seed
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise ValueError(f"seed must be an integer or None; got {self.seed!r}")
@@ -240,6 +252,7 @@ class GANOptions:
             "d_steps": int,
             "label_noise": float,
             "gp_weight": float,
+            "r1_gamma": float,
             "ema_decay": float,
             "clip_value": float,
             "instance_noise": float,
@@ -263,6 +276,7 @@ class GANOptions:
                 f"be 'separate' or 'mixed'; got {self.d_updates!r}"
             )
         extras = {
+            "r1_gamma": self.r1_gamma,
             "clip_value": self.clip_value,
             "instance_noise": self.instance_noise,
             "augment": self.augment,
@@ -271,8 +285,8 @@ class GANOptions:
         if self.simultaneous and (self.loss != "gan" or any(extras.values())):
             given = ", ".join(f"{name}={value!r}" for name, value in extras.items())
             raise ValueError(
-                "simultaneous=True supports only loss='gan' without clip_value, instance_noise, "
-                f"augment or feature_matching; got loss={self.loss!r}, {given}"
+                "simultaneous=True supports only loss='gan' without r1_gamma, clip_value, "
+                f"instance_noise, augment or feature_matching; got loss={self.loss!r}, {given}"
             )
 
     @property
@@ -545,20 +559,25 @@ class GAN(keras.Model):
             _stabilizers.clip_weights(self.discriminator, bound)
         return outputs, norm
 
-    def _one_side(self, images, targets):
+    def _one_side(self, images, targets, real=False):
         logits = self.discriminator(images, training=True)
-        return _bce(targets, logits), logits
+        loss = _bce(targets, logits)
+        if real and self.options.r1_gamma is not None:
+            loss += (
+                0.5 * self.options.r1_gamma * _stabilizers.r1_penalty(self.discriminator, images)
+            )
+        return loss, logits
 
-    def _discriminator_step(self, real_images, latents=None):
+    def _discriminator_step(self, real_images, fake_images):
+        """One discriminator update (or two, under ``d_updates="alternating"``) on these images."""
         n = tf.shape(real_images)[0]
-        fake_images = self.generator(self.sample_latent(n, latents), training=True)
         real_images, fake_images = self._d_view(real_images, True), self._d_view(fake_images)
         real_targets, fake_targets = self._d_targets(n)
         variables = self.discriminator.trainable_variables
         if self.options.d_updates == "alternating":
             (loss_real, real_logits), norm_real = self._apply(
                 self.d_optimizer,
-                lambda: self._one_side(real_images, real_targets),
+                lambda: self._one_side(real_images, real_targets, real=True),
                 variables,
                 self.discriminator,
             )
@@ -580,6 +599,9 @@ class GAN(keras.Model):
                 loss += self.options.gp_weight * _stabilizers.gradient_penalty(
                     self.discriminator, real_images, fake_images, seed=self.seed_generator
                 )
+            if self.options.r1_gamma is not None:
+                penalty = _stabilizers.r1_penalty(self.discriminator, real_images)
+                loss += 0.5 * self.options.r1_gamma * penalty
             return loss, loss_real, loss_fake, real_logits, fake_logits
 
         (_, loss_real, loss_fake, real_logits, fake_logits), norm = self._apply(
@@ -587,22 +609,40 @@ class GAN(keras.Model):
         )
         return loss_real, loss_fake, real_logits, fake_logits, norm
 
-    def _generator_step(self, real_images, latents=None):
-        latents = self.sample_latent(tf.shape(real_images)[0], latents)
+    def _generator_loss(self, real_images, fake_images):
+        """G's loss on ``fake_images`` (made inside the caller's tape), through D as it is now."""
+        fake_images = self._d_view(fake_images)
+        if self.options.feature_matching:
+            real_features = self.feature_model(self._d_view(real_images, True), training=True)
+            fake_features = self.feature_model(fake_images, training=True)
+            return _stabilizers.feature_matching_loss(real_features, fake_features)
+        return self._g_loss(self.discriminator(fake_images, training=True))
 
-        def loss_fn():
-            fake_images = self._d_view(self.generator(latents, training=True))
-            if self.options.feature_matching:
-                real_features = self.feature_model(self._d_view(real_images, True), training=True)
-                fake_features = self.feature_model(fake_images, training=True)
-                return (_stabilizers.feature_matching_loss(real_features, fake_features),)
-            fake_logits = self.discriminator(fake_images, training=True)
-            return (self._g_loss(fake_logits),)
+    def _alternating_step(self, real_images, latents=None):
+        """``d_steps`` D updates, then one G update through the updated D.
 
-        (g_loss,), norm = self._apply(
-            self.g_optimizer, loss_fn, self.generator.trainable_variables, self.generator
-        )
-        return g_loss, norm
+        G's tape records only the generator's forward pass of the last D
+        step's fakes (unless ``fresh_fakes``) and G's loss: the D update in
+        between runs with that tape paused, so its gradient never reaches G
+        and G's update never touches D's weights.
+        """
+        n = tf.shape(real_images)[0]
+        reuse = not self.options.fresh_fakes
+        for _ in range(self.options.d_steps - 1 if reuse else self.options.d_steps):
+            fakes = self.generator(self.sample_latent(n, latents), training=True)
+            d_out = self._discriminator_step(real_images, fakes)
+        g_variables = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            fakes = self.generator(self.sample_latent(n, latents), training=True)
+            if reuse:
+                with tape.stop_recording():
+                    d_out = self._discriminator_step(real_images, fakes)
+            g_loss = self._generator_loss(real_images, fakes)
+            g_total = _distribute.scale_loss(self.g_optimizer, g_loss + _penalties(self.generator))
+        gradients = tape.gradient(g_total, g_variables)
+        g_norm = _distribute.gradient_norm(self.g_optimizer, gradients)
+        self.g_optimizer.apply(gradients, g_variables)
+        return d_out, (g_loss, g_norm)
 
     def _simultaneous_step(self, real_images, latents=None):
         """Both updates from one forward pass, as the TensorFlow DCGAN tutorial does."""
@@ -642,13 +682,9 @@ class GAN(keras.Model):
             real_images = (real_images + 1.0) / 2.0
         if self.options.simultaneous:
             d_out, (g_loss, g_norm) = self._simultaneous_step(real_images, latents)
-            loss_real, loss_fake, real_logits, fake_logits, d_norm = d_out
         else:
-            for _ in range(self.options.d_steps):
-                loss_real, loss_fake, real_logits, fake_logits, d_norm = self._discriminator_step(
-                    real_images, latents
-                )
-            g_loss, g_norm = self._generator_step(real_images, latents)
+            d_out, (g_loss, g_norm) = self._alternating_step(real_images, latents)
+        loss_real, loss_fake, real_logits, fake_logits, d_norm = d_out
         if self.ema_generator is not None:
             self._update_ema()
         values = {

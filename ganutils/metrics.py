@@ -16,8 +16,16 @@ its GANs with a small MNIST classifier of its own instead:
   Score formula of Salimans et al. 2016 with our classifier).
 * :meth:`MnistScorer.real_floor` scores held-out real digits against the same
   reference statistics: what a perfect generator would reach.
-* :func:`is_good` is the book's quality target: FD within ``GOOD_FD_RATIO``
-  times the real-data floor and all ``GOOD_MIN_CLASSES`` classes covered.
+* :meth:`MnistScorer.calibration` scores held-out real digits degraded in
+  documented ways (:data:`DEGRADATIONS`: pixel noise, a slight blur, a class
+  missing, thinned strokes, half the classes missing): FDs a reader can picture.
+* :func:`is_good` is the book's quality target against a :class:`QualityBar`
+  (:meth:`MnistScorer.good_bar`): FD at most that of the named degradation
+  :data:`GOOD_REFERENCE`, scored by the same classifier at the same sample
+  size, and all ``GOOD_MIN_CLASSES`` classes covered. A bar defined by a
+  picture of quality, not by a multiple of the floor, means the same under
+  another classifier (a ratio to the floor does not: it changes with the
+  feature extractor).
 
 The Fréchet distance of finite samples is biased upwards, and the bias shrinks
 as the sample grows: compare FDs only at equal sample size, with the same
@@ -35,24 +43,28 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
-from scipy import linalg
+from scipy import linalg, ndimage
 
 from .config import check_seed
-from .models import NUM_CLASSES, MnistClassifier, as_model_input, load_classifier
+from .data import as_model_input
+from .models import NUM_CLASSES, MnistClassifier, load_classifier
 
 __all__ = [
     "CONFIDENCE",
     "DEFAULT_SAMPLE_SIZE",
-    "GOOD_FD_RATIO",
+    "DEGRADATIONS",
     "GOOD_HOLD",
     "GOOD_MIN_CLASSES",
+    "GOOD_REFERENCE",
     "MIN_CLASS_SHARE",
     "MnistClassifier",  # from ganutils.models, so the chapters need one module
     "MnistScore",
     "MnistScorer",
+    "QualityBar",
     "class_kl",
     "classes_covered",
     "classifier_score",
+    "degrade",
     "feature_statistics",
     "frechet_distance",
     "is_good",
@@ -74,8 +86,20 @@ MIN_CLASS_SHARE = 0.025
 """A class is *covered* when at least this share of all samples are confident
 predictions of it: a quarter of its fair 10% share (25 of 1,000 samples)."""
 
-GOOD_FD_RATIO = 7.0
-"""The quality target: generated FD at most this many times the real-data floor."""
+DEGRADATIONS = {
+    "real": "held-out real digits as they are (the floor)",
+    "noise": "held-out digits plus Gaussian pixel noise, std 10% of the pixel range",
+    "blur": "held-out digits blurred by a Gaussian of 0.5 px",
+    "missing_one": "held-out digits with the 0s left out (the others resampled to fill)",
+    "eroded": "held-out digits with strokes thinned by a 2 x 2 grey erosion",
+    "missing_half": "held-out digits of classes 5 to 9 only (resampled to fill)",
+}
+"""The calibration sets of :meth:`MnistScorer.calibration`, from closest to real to
+farthest as both of the book's classifiers rank them."""
+
+GOOD_REFERENCE = "missing_one"
+"""The quality target's degradation: good digits are at least as close to real as
+this set (and, unlike it, cover every class)."""
 
 GOOD_MIN_CLASSES = 10
 """The quality target: this many classes covered (all ten digits)."""
@@ -362,6 +386,78 @@ class MnistScore:
         )
 
 
+def degrade(images: np.ndarray, labels: np.ndarray, kind: str, *, seed: int = 0) -> np.ndarray:
+    """Real digits made worse in one documented way (see :data:`DEGRADATIONS`).
+
+    Args:
+        images: ``(n, 28, 28)`` uint8 real digits.
+        labels: ``(n,)`` their classes (the class-removal sets need them).
+        kind: A key of :data:`DEGRADATIONS`.
+        seed: Seed of the noise and of the resampling.
+
+    Returns:
+        ``(n, 28, 28)`` uint8: as many images as given. The class-removal sets
+        draw the kept classes' digits with replacement to fill ``n``, so some
+        digits repeat.
+
+    Raises:
+        ValueError: Unknown ``kind``, or images and labels that do not match.
+    """
+    if kind not in DEGRADATIONS:
+        raise ValueError(f"kind must be one of {tuple(DEGRADATIONS)}; got {kind!r}")
+    images = np.asarray(images)
+    labels = np.asarray(labels)
+    if images.ndim != 3 or images.dtype != np.uint8 or labels.shape != images.shape[:1]:
+        raise ValueError(
+            "images must be (n, 28, 28) uint8 with one label each; got "
+            f"{images.dtype} {images.shape} and labels {labels.shape}"
+        )
+    rng = np.random.default_rng(check_seed(seed))
+    pixels = images.astype(np.float64)
+    if kind == "noise":
+        pixels = pixels + rng.normal(0.0, 0.1 * 255.0, pixels.shape)
+    elif kind == "blur":
+        pixels = ndimage.gaussian_filter(pixels, sigma=(0, 0.5, 0.5))
+    elif kind == "eroded":
+        pixels = ndimage.grey_erosion(pixels, size=(1, 2, 2))
+    elif kind in ("missing_one", "missing_half"):
+        dropped = [0] if kind == "missing_one" else [0, 1, 2, 3, 4]
+        kept = np.flatnonzero(~np.isin(labels, dropped))
+        pixels = pixels[np.sort(rng.choice(kept, len(images), replace=True))]
+    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+
+
+@dataclasses.dataclass(frozen=True)
+class QualityBar:
+    """The FD a generator must reach to count as good, and what it stands for.
+
+    Attributes:
+        reference: The :data:`DEGRADATIONS` key whose FD is the bar.
+        fd: That set's MNIST FD: good digits score at most this.
+        floor_fd: The real-data floor at the same sample size, for the ratio.
+        sample_size: Images per scored set (compare only at this size).
+        min_classes: Classes a good set must cover.
+    """
+
+    reference: str
+    fd: float
+    floor_fd: float
+    sample_size: int
+    min_classes: int = GOOD_MIN_CLASSES
+
+    @property
+    def ratio(self) -> float:
+        """The bar as a multiple of the floor (it differs between classifiers)."""
+        return self.fd / self.floor_fd
+
+    def __str__(self) -> str:
+        return (
+            f"FD <= {self.fd:.2f} (as close to real as: {DEGRADATIONS[self.reference]}; "
+            f"{self.ratio:.1f}x the floor {self.floor_fd:.2f}) and {self.min_classes} classes, "
+            f"n={self.sample_size:,}"
+        )
+
+
 def _check_sample_size(value: Any, available: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
         raise ValueError(f"sample_size must be an integer of at least 2; got {value!r}")
@@ -382,6 +478,8 @@ class MnistScorer:
         source: Digit source, used only when ``classifier`` is ``None``.
         seed: Classifier seed, used only when ``classifier`` is ``None``.
         cache_dir: Cache folder, used only when ``classifier`` is ``None``.
+        architecture: Classifier architecture, used only when ``classifier``
+            is ``None`` (:data:`ganutils.models.ARCHITECTURES`).
         sample_size: Default sample size of :meth:`real_floor` (and what
             generated sets should be scored at): FD shrinks as ``n`` grows, so
             compare only at equal ``n``.
@@ -402,9 +500,12 @@ class MnistScorer:
         seed: int = 0,
         cache_dir: str | os.PathLike[str] | None = None,
         sample_size: int = DEFAULT_SAMPLE_SIZE,
+        architecture: str = "pooled",
     ) -> None:
         if classifier is None:
-            classifier = load_classifier(source=source, seed=seed, cache_dir=cache_dir)
+            classifier = load_classifier(
+                source=source, seed=seed, cache_dir=cache_dir, architecture=architecture
+            )
         elif not isinstance(classifier, MnistClassifier):
             raise ValueError(
                 f"classifier must be an MnistClassifier or None; got {type(classifier).__name__}"
@@ -416,6 +517,7 @@ class MnistScorer:
         features, _ = classifier.features(classifier.split.train_images)
         self.reference_mean, self.reference_cov = feature_statistics(features)
         self._floors: dict[tuple[int, int], MnistScore] = {}
+        self._calibrations: dict[tuple[int, int], dict[str, MnistScore]] = {}
 
     def __repr__(self) -> str:
         return (
@@ -492,6 +594,52 @@ class MnistScorer:
             self._floors[size, seed] = self.score(heldout[chosen])
         return self._floors[size, seed]
 
+    def calibration(
+        self, *, sample_size: int | None = None, seed: int = 0
+    ) -> dict[str, MnistScore]:
+        """Score every set of :data:`DEGRADATIONS`, made from the same held-out digits.
+
+        Args:
+            sample_size: Held-out digits per set; ``None``: the scorer's.
+            seed: Which held-out digits (as in :meth:`real_floor`), and the
+                degradations' noise and resampling.
+
+        Returns:
+            ``{name: MnistScore}`` in the order of :data:`DEGRADATIONS`;
+            ``"real"`` is :meth:`real_floor` itself. Kept, so asking again is free.
+        """
+        heldout = self.classifier.split.heldout_images
+        size = self.sample_size if sample_size is None else sample_size
+        size = _check_sample_size(size, len(heldout), "held-out real digits")
+        seed = check_seed(seed)
+        if (size, seed) not in self._calibrations:
+            chosen = np.sort(np.random.default_rng(seed).choice(len(heldout), size, replace=False))
+            images = heldout[chosen]
+            labels = self.classifier.split.heldout_labels[chosen]
+            scores = {"real": self.real_floor(sample_size=size, seed=seed)}
+            for kind in list(DEGRADATIONS)[1:]:
+                scores[kind] = self.score(degrade(images, labels, kind, seed=seed))
+            self._calibrations[size, seed] = scores
+        return self._calibrations[size, seed]
+
+    def good_bar(
+        self, *, reference: str = GOOD_REFERENCE, sample_size: int | None = None
+    ) -> QualityBar:
+        """The book's quality target under this scorer: the FD of ``reference``.
+
+        Raises:
+            ValueError: Unknown ``reference``, or a bad ``sample_size``.
+        """
+        if reference not in DEGRADATIONS:
+            raise ValueError(f"reference must be one of {tuple(DEGRADATIONS)}; got {reference!r}")
+        scores = self.calibration(sample_size=sample_size)
+        return QualityBar(
+            reference=reference,
+            fd=scores[reference].fd,
+            floor_fd=scores["real"].fd,
+            sample_size=scores["real"].sample_size,
+        )
+
 
 def _field(result: Any, key: str, name: str) -> Any:
     try:
@@ -511,52 +659,52 @@ def _optional_field(result: Any, key: str) -> Any:
 
 def is_good(
     result: MnistScore | Mapping[str, Any],
-    floor: MnistScore | Mapping[str, Any] | float,
+    bar: QualityBar | float,
     *,
-    fd_ratio: float = GOOD_FD_RATIO,
-    min_classes: int = GOOD_MIN_CLASSES,
+    min_classes: int | None = None,
 ) -> bool:
     """The book's quality target: are these good digits yet?
 
-    True when the MNIST FD is at most ``fd_ratio`` times the real-data floor
-    and at least ``min_classes`` digit classes are covered. Used for "time to
-    good digits" in benchmarks and training callbacks.
+    True when the MNIST FD is at most the bar's and at least ``min_classes``
+    digit classes are covered. Used for "time to good digits" in benchmarks
+    and training callbacks.
 
     Args:
         result: The generated set's :class:`MnistScore` (or a mapping with
             ``"fd"`` and ``"classes_covered"``).
-        floor: :meth:`MnistScorer.real_floor` at the same sample size, or the
-            floor FD as a number.
-        fd_ratio: Allowed multiple of the floor FD (default 7.0).
-        min_classes: Classes that must be covered (default 10, all digits).
+        bar: :meth:`MnistScorer.good_bar` of the same scorer at the same
+            sample size, or an FD threshold as a number.
+        min_classes: Classes that must be covered; ``None``: the bar's (or
+            all 10 with a number).
 
     Returns:
         Whether both conditions hold.
 
     Raises:
-        ValueError: Missing fields, a non-positive ``fd_ratio``, ``min_classes``
-            outside 1-10, or ``result`` and ``floor`` measured at different
-            sample sizes (FD depends on it).
+        ValueError: Missing fields, a bar that is not a finite non-negative FD,
+            ``min_classes`` outside 1-10, or ``result`` and ``bar`` measured
+            at different sample sizes (FD depends on it).
     """
-    if not fd_ratio > 0:
-        raise ValueError(f"fd_ratio must be positive; got {fd_ratio!r}")
-    if isinstance(min_classes, bool) or not 1 <= min_classes <= NUM_CLASSES:
-        raise ValueError(f"min_classes must lie in 1..{NUM_CLASSES}; got {min_classes!r}")
     fd = float(_field(result, "fd", "result"))
     covered = int(_field(result, "classes_covered", "result"))
-    if isinstance(floor, (int, float, np.number)) and not isinstance(floor, bool):
-        floor_fd = float(floor)
-    else:
-        floor_fd = float(_field(floor, "fd", "floor"))
-        sizes = [_optional_field(item, "sample_size") for item in (result, floor)]
-        if None not in sizes and sizes[0] != sizes[1]:
+    if isinstance(bar, QualityBar):
+        threshold, needed = bar.fd, bar.min_classes
+        size = _optional_field(result, "sample_size")
+        if size is not None and size != bar.sample_size:
             raise ValueError(
-                f"floor was measured on {sizes[1]:,} images and result on {sizes[0]:,}: "
+                f"bar was measured on {bar.sample_size:,} images and result on {size:,}: "
                 "FD depends on the sample size, so compare at equal sample_size"
             )
-    if not math.isfinite(floor_fd) or floor_fd < 0:
-        raise ValueError(f"floor FD must be a finite non-negative number; got {floor_fd!r}")
-    return bool(fd <= fd_ratio * floor_fd and covered >= min_classes)
+    elif isinstance(bar, (int, float, np.number)) and not isinstance(bar, bool):
+        threshold, needed = float(bar), GOOD_MIN_CLASSES
+    else:
+        raise ValueError(f"bar must be a QualityBar or an FD number; got {type(bar).__name__}")
+    if not math.isfinite(threshold) or threshold < 0:
+        raise ValueError(f"bar FD must be a finite non-negative number; got {threshold!r}")
+    needed = needed if min_classes is None else min_classes
+    if isinstance(needed, bool) or not 1 <= needed <= NUM_CLASSES:
+        raise ValueError(f"min_classes must lie in 1..{NUM_CLASSES}; got {needed!r}")
+    return bool(fd <= threshold and covered >= needed)
 
 
 def time_to_good(seconds: Any, good: Any, *, hold: int = GOOD_HOLD) -> float | None:

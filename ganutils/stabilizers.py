@@ -49,6 +49,8 @@ __all__ = [
     "instance_noise_std",
     "interpolate",
     "largest_singular_value",
+    "r1_penalty",
+    "real_sign",
     "spectral_normalize",
     "wasserstein_critic_losses",
     "wasserstein_generator_loss",
@@ -156,6 +158,51 @@ def gradient_penalty(
     axes = list(range(1, len(mixed.shape)))
     norms = ops.sqrt(ops.sum(ops.square(gradients), axis=axes) + epsilon)
     return ops.mean(ops.square(norms - 1.0))
+
+
+def r1_penalty(discriminator: Callable, real, *, training: bool = True):
+    """The R1 penalty ``mean(||grad_x D(x)||^2)`` on real images (Mescheder et al. 2018).
+
+    A zero-centred gradient penalty on the data alone: it pushes D's surface
+    flat where the real digits are, so D cannot sharpen around the training
+    set; the engine multiplies it by ``r1_gamma / 2``. Unlike WGAN-GP's it
+    needs no interpolates and no unit target, and it works with batch
+    normalisation in D (each image's gradient still involves only itself
+    through the logits' sum, up to the batch statistics).
+
+    Args:
+        discriminator: Maps ``(n, ...)`` images to ``(n, 1)`` logits.
+        real: A batch of real images.
+        training: Passed to the discriminator.
+
+    Returns:
+        A scalar: the batch mean of the per-image squared gradient norm.
+    """
+    real = ops.convert_to_tensor(real)
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        logits = discriminator(real, training=training)
+    gradients = tape.gradient(ops.sum(logits), real)
+    axes = list(range(1, len(real.shape)))
+    return ops.mean(ops.sum(ops.square(gradients), axis=axes))
+
+
+def real_sign(logits) -> float:
+    """``r_t = E[sign(D(x))]`` over real images' logits: Karras et al.'s (2020) overfitting signal.
+
+    0 when D cannot tell the real digits from fakes (half its logits on each
+    side), 1 when it calls every one real. On digits D trains on it climbs as
+    D overfits; on held-out real digits it does not, and the gap between the
+    two is the overfitting itself. ADA steers its augmentation to keep the
+    training value near 0.6.
+
+    Raises:
+        ValueError: No logits, or non-finite ones.
+    """
+    values = np.asarray(logits, dtype=np.float64).reshape(-1)
+    if values.size == 0 or not np.isfinite(values).all():
+        raise ValueError(f"logits must be a non-empty finite array; got {values.size} values")
+    return float(np.mean(np.sign(values)))
 
 
 # -- Instance noise -----------------------------------------------------------------------

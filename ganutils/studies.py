@@ -326,7 +326,7 @@ def run_mnist(
     profile,
     images: np.ndarray,
     scorer,
-    floor=None,
+    bar=None,
     epochs: int | None = None,
     check_every: int = 1,
     sample_size: int = 0,
@@ -344,8 +344,8 @@ def run_mnist(
         profile: The run profile (its batch size and digit count).
         images: ``(n, 28, 28, 1)`` float32 in [-1, 1].
         scorer: A :class:`ganutils.metrics.MnistScorer`.
-        floor: The real-data floor: with it, a
-            :class:`ganutils.callbacks.QualityCheck` scores the run every
+        bar: The quality target (:meth:`ganutils.metrics.MnistScorer.good_bar`):
+            with it, a :class:`ganutils.callbacks.QualityCheck` scores the run every
             ``check_every`` epochs (the FD and classes curves, time to good).
         epochs: Epochs per run (default: the profile's).
         check_every: Epochs between quality checks.
@@ -356,7 +356,7 @@ def run_mnist(
 
     Returns:
         ``variant``, ``kind``, ``practice``, ``seed``, ``epochs``, ``config``,
-        ``diverged``, ``wall_seconds``, ``step_ms``; with ``floor``:
+        ``diverged``, ``wall_seconds``, ``step_ms``; with ``bar``:
         ``final_fd``, ``final_classes``, ``final_classifier_score``,
         ``fd_curve``, ``classes_curve``, ``seconds_curve``, ``time_to_good``,
         ``collapsed`` (3 classes or fewer); with ``sample_size``: ``fd``,
@@ -369,8 +369,8 @@ def run_mnist(
     timer = StepTimer()
     monitor = _diagnostics.TrainingMonitor(verbose=False)
     callbacks = [timer, monitor]
-    if floor is not None:
-        callbacks.insert(0, QualityCheck(scorer, every=check_every, floor=floor))
+    if bar is not None:
+        callbacks.insert(0, QualityCheck(scorer, every=check_every, bar=bar))
     start = time.perf_counter()
     gan, history = _train.train_mnist(
         config, images=images, extra_callbacks=callbacks, progress=False
@@ -386,7 +386,7 @@ def run_mnist(
         "wall_seconds": time.perf_counter() - start,
         "step_ms": timer.median_ms(),
     }
-    if floor is not None:
+    if bar is not None:
         row.update(_quality_fields(history))
     if sample_size:
         latents = keras.random.normal((sample_size, config.latent_dim), seed=int(seed))

@@ -81,6 +81,7 @@ class TrainConfig:
     generator_loss: str = "non_saturating"
     d_steps: int = 1
     simultaneous: bool = False
+    fresh_fakes: bool = False
     ema_decay: float | None = 0.99
     batch_norm: bool = True
     seed: int = 42
@@ -90,6 +91,7 @@ class TrainConfig:
     # over instance_noise_steps generator steps (default: the whole run).
     loss: str = "gan"
     gp_weight: float = 10.0
+    r1_gamma: float | None = None
     clip_value: float | None = None
     instance_noise: float | None = None
     instance_noise_steps: int | None = None

@@ -238,7 +238,7 @@ def plot_quality(
     history: Mapping[str, Sequence[float]],
     *,
     floor_fd: float | None = None,
-    good_ratio: float | None = None,
+    good_fd: float | None = None,
     title: str | None = None,
 ) -> Figure:
     """Losses beside the quality metrics, per epoch: what the losses miss.
@@ -253,7 +253,8 @@ def plot_quality(
             ``fd`` and ``classes_covered`` (as written by
             :class:`ganutils.callbacks.QualityCheck` and ``LossHistory``).
         floor_fd: The real-data floor FD, drawn as a dashed line.
-        good_ratio: Draw the threshold ``good_ratio * floor_fd`` too.
+        good_fd: The quality bar's FD (:class:`ganutils.metrics.QualityBar`),
+            drawn as a dotted line.
         title: Figure title.
 
     Raises:
@@ -277,10 +278,8 @@ def plot_quality(
     fd_axis.set_yscale("log")
     if floor_fd is not None:
         fd_axis.axhline(floor_fd, color="gray", linestyle="--", label="real-data floor")
-        if good_ratio is not None:
-            fd_axis.axhline(
-                good_ratio * floor_fd, color="C3", linestyle=":", label=f"{good_ratio:g}x floor"
-            )
+    if good_fd is not None:
+        fd_axis.axhline(good_fd, color="C3", linestyle=":", label="good (the bar)")
     fd_axis.set_title("MNIST FD (lower is better)")
     fd_axis.legend(loc="best")
     class_axis.plot(epochs[scored], classes[scored], marker="o", color="C4")

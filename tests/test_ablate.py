@@ -108,7 +108,7 @@ def test_resumed_ablation_neither_repeats_nor_loses_runs(tmp_path, monkeypatch):
         names=names,
         epochs=2,
         scorer=object(),
-        floor=StubFloor(),
+        bar=StubFloor(),
         log=lambda *_: None,
     )
     with pytest.raises(KeyboardInterrupt):
@@ -144,7 +144,7 @@ def test_results_file_round_trips_and_survives_a_torn_line(tmp_path):
 def test_unknown_variant_raises(tmp_path):
     with pytest.raises(ValueError, match="unknown variants"):
         ablate.run_ablation(
-            tmp_path, profile="smoke", names=["no-such-trick"], scorer=object(), floor=StubFloor()
+            tmp_path, profile="smoke", names=["no-such-trick"], scorer=object(), bar=StubFloor()
         )
 
 
@@ -155,7 +155,7 @@ def test_a_diverging_run_is_recorded_not_raised(mnist_subset):
     profile = config.get_profile("smoke")
     images = ganutils.data.scale_images(mnist_subset.images[:256])
     scorer = ganutils.metrics.MnistScorer(sample_size=200)
-    floor = scorer.real_floor(sample_size=200)
+    bar = scorer.good_bar(sample_size=200)
     blowup = studies.Variant(
         "blowup",
         "absurd rate",
@@ -164,7 +164,7 @@ def test_a_diverging_run_is_recorded_not_raised(mnist_subset):
         practice="dcgan-adam",
     )
     row = studies.run_mnist(
-        blowup, 0, profile=profile, images=images, scorer=scorer, floor=floor, epochs=2
+        blowup, 0, profile=profile, images=images, scorer=scorer, bar=bar, epochs=2
     )
     assert row["diverged"] is True
     assert row["time_to_good"] is None

@@ -6,6 +6,7 @@ import pytest
 
 import ganutils.callbacks as callbacks
 import ganutils.data as data
+import ganutils.metrics as metrics
 import ganutils.train as train
 
 TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 16, "batch_size": 32, "grid_size": 4}
@@ -127,8 +128,8 @@ class _PixelScorer:
         assert images.shape[1:] == (28, 28, 1) and -1 <= images.min() <= images.max() <= 1
         return self._score(images, float(np.abs(images).mean()) + 1.0)
 
-    def real_floor(self, *, sample_size):
-        return self._score(np.zeros((sample_size, 28, 28, 1), np.float32), 1.0)
+    def good_bar(self, *, sample_size):
+        return metrics.QualityBar(reference="blur", fd=1.5, floor_fd=1.0, sample_size=sample_size)
 
 
 def test_quality_check_adds_scores_to_the_history(tmp_path, images):

@@ -222,8 +222,8 @@ def test_augmentation_reaches_the_branches_it_names(rng, augment, fakes_augmente
 
 def test_both_branch_augmentation_passes_the_generator_gradient(real_batch):
     gan = train.build_gan(train.TrainConfig(**TINY, augment="both"))
-    g_loss, g_norm = gan._generator_step(real_batch)
-    assert np.isfinite(float(g_loss)) and float(g_norm) > 0
+    logs = gan.train_step(real_batch)
+    assert np.isfinite(float(logs["g_loss"])) and float(logs["g_grad_norm"]) > 0
 
 
 # -- Minibatch standard deviation and feature matching ------------------------------------

@@ -70,7 +70,7 @@ def test_plot_quality_skips_unscored_epochs_and_draws_the_floor():
         "fd": [np.nan, 40.0, 20.0],
         "classes_covered": [np.nan, 9.0, 10.0],
     }
-    figure = viz.plot_quality(history, floor_fd=3.0, good_ratio=7.0)
+    figure = viz.plot_quality(history, floor_fd=3.0, good_fd=21.0)
     fd_axis = figure.axes[1]
     np.testing.assert_allclose(fd_axis.lines[0].get_ydata(), [40.0, 20.0])
     assert [line.get_ydata()[0] for line in fd_axis.lines[1:]] == [3.0, 21.0]
