@@ -50,7 +50,7 @@ ganutils.config.setup(seed=0, profile="cpu")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from ganutils import metrics, stabilizers, studies, train  # noqa: E402
+from ganutils import callbacks, metrics, stabilizers, studies, train  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from step_benchmark import tutorial_models, tutorial_train_step  # noqa: E402
@@ -90,7 +90,7 @@ class Judge:
         self.probe_train = ganutils.data.scale_images(train_digits)
         self.probe_heldout = ganutils.data.scale_images(split.heldout_images[:1000])
 
-    def check(self, generator, latents, seconds, epoch, discriminator=None):
+    def check(self, generator, latents, seconds, epoch, discriminator=None, batch_size=64):
         images = np.asarray(generator(latents, training=False))
         row = {"epoch": epoch, "seconds": seconds}
         for name, scorer in self.scorers.items():
@@ -104,7 +104,7 @@ class Judge:
             )
         if discriminator is not None:
             for part, probe in (("train", self.probe_train), ("heldout", self.probe_heldout)):
-                logits = np.asarray(discriminator(probe, training=False))
+                logits = callbacks.discriminator_logits(discriminator, probe, batch_size=batch_size)
                 row[f"rt_{part}"] = stabilizers.real_sign(logits)
         return row
 
@@ -127,7 +127,9 @@ def run_book(images, judge, seed, overrides, log):
         start = time.perf_counter()
         gan.fit(dataset, epochs=1, verbose=0, shuffle=False)
         seconds += time.perf_counter() - start
-        checks.append(judge.check(gan.sampler, latents, seconds, epoch, gan.discriminator))
+        checks.append(
+            judge.check(gan.sampler, latents, seconds, epoch, gan.discriminator, config.batch_size)
+        )
         log(checks[-1])
     return checks, config.to_dict()
 
@@ -157,7 +159,7 @@ def run_tutorial(images, judge, seed, budget, log, *, batch_size, learning_rate,
         float(losses[0])
         seconds += time.perf_counter() - start
         epoch += 1
-        checks.append(judge.check(generator, latents, seconds, epoch, discriminator))
+        checks.append(judge.check(generator, latents, seconds, epoch, discriminator, batch_size))
         log(checks[-1])
         if seconds_to_good(checks) is not None:
             break

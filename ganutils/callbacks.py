@@ -34,6 +34,7 @@ tf = _config.import_tensorflow()
 import keras  # noqa: E402
 
 from . import metrics as _metrics  # noqa: E402
+from . import stabilizers as _stabilizers  # noqa: E402
 from .viz import grid_array  # noqa: E402
 
 __all__ = [
@@ -41,12 +42,14 @@ __all__ = [
     "RUNTIME_OPTIONS",
     "Checkpoint",
     "LossHistory",
+    "OverfitCheck",
     "ProgressBar",
     "QualityCheck",
     "SampleGrid",
     "StepValues",
     "StopAfterEpoch",
     "TrainingGif",
+    "discriminator_logits",
     "read_history",
     "read_steps",
 ]
@@ -531,6 +534,71 @@ class QualityCheck(keras.callbacks.Callback):
                     good=float(_metrics.is_good(score, self.bar)),
                 )
         self._since = time.perf_counter()
+
+
+def discriminator_logits(discriminator, images: np.ndarray, *, batch_size: int = 64) -> np.ndarray:
+    """D's logits for real ``images`` as D sees them in training, leaving D unchanged.
+
+    The forward pass runs in training mode, in batches of ``batch_size``
+    all-real images, as the separate real batches of a training step are:
+    in inference mode batch normalisation would use moving statistics that
+    mix real and fake batches, and the logits would swing from epoch to
+    epoch with them. The moving statistics the pass updates are restored.
+
+    Returns:
+        ``(n,)`` float logits.
+    """
+    state = [variable.numpy() for variable in discriminator.non_trainable_variables]
+    logits = [
+        np.asarray(discriminator(images[start : start + batch_size], training=True)).reshape(-1)
+        for start in range(0, len(images), batch_size)
+    ]
+    for variable, value in zip(discriminator.non_trainable_variables, state, strict=True):
+        variable.assign(value)
+    return np.concatenate(logits)
+
+
+class OverfitCheck(keras.callbacks.Callback):
+    """Track whether D is memorising its training digits: ``r_t`` on seen and unseen digits.
+
+    After every ``every`` epochs it adds to the epoch's logs (so to
+    :class:`LossHistory`, which must come after it) ``rt_train`` and
+    ``rt_heldout``: :func:`ganutils.stabilizers.real_sign` of D's logits
+    (:func:`discriminator_logits`) on a fixed sample of the digits it trains
+    on and on real digits it never sees, and ``rt_gap``, their difference.
+    A discriminator that generalises scores both alike; one that overfits
+    the training set calls more of its training digits real than of the
+    held-out ones (Karras et al. 2020), and the gap grows.
+
+    Args:
+        train_images, heldout_images: ``(n, 28, 28, 1)`` float32 in [-1, 1].
+        every: Check every this many epochs (and always after the last).
+        batch_size: Images per forward pass (use the run's batch size).
+    """
+
+    def __init__(self, train_images, heldout_images, *, every: int = 1, batch_size: int = 64):
+        super().__init__()
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive integer; got {every!r}")
+        self.images = {"train": np.asarray(train_images), "heldout": np.asarray(heldout_images)}
+        for name, array in self.images.items():
+            if array.ndim != 4 or len(array) == 0:
+                raise ValueError(
+                    f"{name}_images must be (n, 28, 28, 1) images; got shape {array.shape}"
+                )
+        self.every = every
+        self.batch_size = batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        last = epoch + 1 >= self.params.get("epochs", epoch + 1)
+        if logs is None or not ((epoch + 1) % self.every == 0 or last):
+            return
+        for name, images in self.images.items():
+            logits = discriminator_logits(
+                self.model.discriminator, images, batch_size=self.batch_size
+            )
+            logs[f"rt_{name}"] = _stabilizers.real_sign(logits)
+        logs["rt_gap"] = logs["rt_train"] - logs["rt_heldout"]
 
 
 class StopAfterEpoch(keras.callbacks.Callback):

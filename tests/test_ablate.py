@@ -73,7 +73,8 @@ def test_add_one_adds_exactly_its_practice():
 
 
 class StubFloor:
-    fd = 3.0
+    fd = 21.0
+    floor_fd = 3.0
 
 
 def fake_row(variant, seed, **kwargs):
