@@ -41,44 +41,9 @@ import tensorflow as tf  # noqa: E402
 
 from ganutils import gan as engine  # noqa: E402
 from ganutils import train  # noqa: E402
+from ganutils.race import tutorial_models, tutorial_train_step  # noqa: E402
 
 LATENT_DIM = 100
-
-
-def tutorial_models():
-    """The generator and discriminator of the TensorFlow DCGAN tutorial."""
-    layers = keras.layers
-    generator = keras.Sequential(
-        [
-            keras.Input((LATENT_DIM,)),
-            layers.Dense(7 * 7 * 256, use_bias=False),
-            layers.BatchNormalization(),
-            layers.LeakyReLU(),
-            layers.Reshape((7, 7, 256)),
-            layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
-            layers.BatchNormalization(),
-            layers.LeakyReLU(),
-            layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
-            layers.BatchNormalization(),
-            layers.LeakyReLU(),
-            layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False),
-            layers.Activation("tanh"),
-        ]
-    )
-    discriminator = keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Conv2D(64, 5, strides=2, padding="same"),
-            layers.LeakyReLU(),
-            layers.Dropout(0.3),
-            layers.Conv2D(128, 5, strides=2, padding="same"),
-            layers.LeakyReLU(),
-            layers.Dropout(0.3),
-            layers.Flatten(),
-            layers.Dense(1),
-        ]
-    )
-    return generator, discriminator
 
 
 def make_models(kind: str):
@@ -128,30 +93,6 @@ def ours(kind, images, batch_size, *, jit=False, recipe=False, **options):
         return clock.times[-1] - clock.times[0]
 
     return run
-
-
-def tutorial_train_step(generator, discriminator, g_opt, d_opt):
-    """The TensorFlow DCGAN tutorial's step: one generation, two tapes, simultaneous updates."""
-    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
-
-    @tf.function
-    def train_step(real):
-        noise = tf.random.normal([tf.shape(real)[0], LATENT_DIM])
-        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
-            fake = generator(noise, training=True)
-            real_output = discriminator(real, training=True)
-            fake_output = discriminator(fake, training=True)
-            gen_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
-            disc_loss = cross_entropy(tf.ones_like(real_output), real_output) + cross_entropy(
-                tf.zeros_like(fake_output), fake_output
-            )
-        g_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
-        d_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
-        g_opt.apply_gradients(zip(g_grads, generator.trainable_variables, strict=True))
-        d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables, strict=True))
-        return gen_loss, disc_loss
-
-    return train_step
 
 
 def tutorial(kind, images, batch_size):

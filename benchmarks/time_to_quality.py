@@ -38,149 +38,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 import ganutils
 
 ganutils.config.setup(seed=0, profile="cpu")
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from ganutils import race, studies  # noqa: E402
 
-from ganutils import callbacks, metrics, stabilizers, studies, train  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).parent))
-from step_benchmark import tutorial_models, tutorial_train_step  # noqa: E402
-
-HOLD = metrics.GOOD_HOLD
 OUT = Path(__file__).resolve().parents[1] / "ganutils" / "results" / "time_to_quality"
-
-# The tutorial's own optimiser settings, and the DCGAN paper's with a smaller batch.
-TUTORIAL_SETTINGS = {
-    "tutorial": {"batch_size": 256, "learning_rate": 1e-4, "beta_1": 0.9},
-    "tutorial-tuned": {"batch_size": 64, "learning_rate": 2e-4, "beta_1": 0.5},
-}
-SCORERS = {
-    "book": {"seed": 0, "architecture": "pooled"},
-    "second": {"seed": 1, "architecture": "strided"},
-}
-
-
-def seconds_to_good(checks: list[dict], scorer: str = "book", bar_fd: float | None = None):
-    """Training seconds until good and holding under ``scorer`` (its bar, or ``bar_fd``)."""
-    good = [
-        c[f"classes_{scorer}"] >= metrics.GOOD_MIN_CLASSES
-        and c[f"fd_{scorer}"] <= (bar_fd if bar_fd is not None else c[f"bar_{scorer}"])
-        for c in checks
-    ]
-    return metrics.time_to_good([c["seconds"] for c in checks], good)
-
-
-class Judge:
-    """Both scorers, their bars, and the real digits D is probed on."""
-
-    def __init__(self, split):
-        self.scorers = {name: metrics.MnistScorer(**kw) for name, kw in SCORERS.items()}
-        self.bars = {name: s.good_bar() for name, s in self.scorers.items()}
-        rng = np.random.default_rng(0)
-        train_digits = split.train_images[rng.choice(len(split.train_images), 1000, replace=False)]
-        self.probe_train = ganutils.data.scale_images(train_digits)
-        self.probe_heldout = ganutils.data.scale_images(split.heldout_images[:1000])
-
-    def check(self, generator, latents, seconds, epoch, discriminator=None, batch_size=64):
-        images = np.asarray(generator(latents, training=False))
-        row = {"epoch": epoch, "seconds": seconds}
-        for name, scorer in self.scorers.items():
-            if np.isfinite(images).all():
-                score = scorer.score(images)
-                fd, classes = score.fd, score.classes_covered
-            else:
-                fd, classes = float("inf"), 0
-            row.update(
-                {f"fd_{name}": fd, f"classes_{name}": classes, f"bar_{name}": self.bars[name].fd}
-            )
-        if discriminator is not None:
-            for part, probe in (("train", self.probe_train), ("heldout", self.probe_heldout)):
-                logits = callbacks.discriminator_logits(discriminator, probe, batch_size=batch_size)
-                row[f"rt_{part}"] = stabilizers.real_sign(logits)
-        return row
-
-    def calibration(self) -> dict:
-        return {
-            name: {kind: score.fd for kind, score in scorer.calibration().items()}
-            for name, scorer in self.scorers.items()
-        }
-
-
-def run_book(images, judge, seed, overrides, log):
-    config = train.TrainConfig.for_profile("cpu", **{"seed": seed, **overrides})
-    ganutils.config.seed_everything(seed)
-    gan = train.build_gan(config, steps_per_epoch=len(images) // config.batch_size)
-    dataset = train.make_dataset(images, batch_size=config.batch_size, seed=seed)
-    latents = np.random.default_rng(1000 + seed).standard_normal((1000, config.latent_dim))
-    latents = latents.astype(np.float32)
-    checks, seconds = [], 0.0
-    for epoch in range(1, config.epochs + 1):
-        start = time.perf_counter()
-        gan.fit(dataset, epochs=1, verbose=0, shuffle=False)
-        seconds += time.perf_counter() - start
-        checks.append(
-            judge.check(gan.sampler, latents, seconds, epoch, gan.discriminator, config.batch_size)
-        )
-        log(checks[-1])
-    return checks, config.to_dict()
-
-
-def run_tutorial(images, judge, seed, budget, log, *, batch_size, learning_rate, beta_1):
-    ganutils.config.seed_everything(seed)
-    generator, discriminator = tutorial_models()
-    train_step = tutorial_train_step(
-        generator,
-        discriminator,
-        keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1),
-        keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1),
-    )
-    # The tutorial keeps the last partial batch; so do we.
-    dataset = (
-        tf.data.Dataset.from_tensor_slices(images)
-        .shuffle(len(images), seed=seed)
-        .batch(batch_size)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    latents = np.random.default_rng(1000 + seed).standard_normal((1000, 100)).astype(np.float32)
-    checks, seconds, epoch = [], 0.0, 0
-    while seconds < budget:
-        start = time.perf_counter()
-        for batch in dataset:
-            losses = train_step(batch)
-        float(losses[0])
-        seconds += time.perf_counter() - start
-        epoch += 1
-        checks.append(judge.check(generator, latents, seconds, epoch, discriminator, batch_size))
-        log(checks[-1])
-        if seconds_to_good(checks) is not None:
-            break
-    settings = {"batch_size": batch_size, "learning_rate": learning_rate, "beta_1": beta_1}
-    return checks, settings
 
 
 def describe(row: dict) -> str:
+    """One line per finished run: both scorers' verdicts."""
     checks = row["checks"]
+    last = checks[-1]
     parts = []
-    for name in SCORERS:
+    for name in race.SCORERS:
         reached = row[f"seconds_to_good_{name}"]
-        last = checks[-1]
+        verdict = "good" if last[f"fd_{name}"] <= last[f"bar_{name}"] else "NOT good"
         parts.append(
             f"{name}: " + (f"good after {reached:5.1f} s" if reached is not None else "never good")
-            + f", last FD {last[f'fd_{name}']:.1f} (bar {last[f'bar_{name}']:.1f})"
-            + (" good" if last[f"fd_{name}"] <= last[f"bar_{name}"] else " NOT good")
+            + f", last FD {last[f'fd_{name}']:.1f} (bar {last[f'bar_{name}']:.1f}) {verdict}"
         )  # fmt: skip
     return (
         f"{row['setup']:<22} seed {row['seed']}: {len(checks)} epochs, "
-        f"{checks[-1]['seconds']:.0f} s; " + "; ".join(parts)
+        f"{last['seconds']:.0f} s; " + "; ".join(parts)
     )
 
 
@@ -190,7 +72,7 @@ def main(argv=None):
         "--setups",
         nargs="+",
         default=["book", "tutorial-tuned", "tutorial"],
-        choices=["book", "tutorial", "tutorial-tuned"],
+        choices=["book", *race.TUTORIAL_SETTINGS],
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--budget", type=float, default=360.0, help="training s per tutorial run")
@@ -209,7 +91,7 @@ def main(argv=None):
 
     split = ganutils.data.load_split()
     images = ganutils.data.scale_images(split.train_images)
-    judge = Judge(split)
+    judge = race.Judge(split)
     print(f"data: {split.summary}; the GANs train on the {len(images):,} training digits")
     for name, bar in judge.bars.items():
         print(f"scorer {name}: good means {bar}")
@@ -229,10 +111,11 @@ def main(argv=None):
                 print(f"{name} seed {seed}: already in {path}")
                 continue
             if setup == "book":
-                checks, settings = run_book(images, judge, seed, overrides, log)
+                checks, settings = race.run_recipe(images, judge, seed, overrides, log)
             else:
-                settings = TUTORIAL_SETTINGS[setup]
-                checks, settings = run_tutorial(images, judge, seed, args.budget, log, **settings)
+                checks, settings = race.run_tutorial(
+                    images, judge, seed, args.budget, setup=setup, log=log
+                )
             row = {
                 "setup": name,
                 "kind": setup,
@@ -241,9 +124,9 @@ def main(argv=None):
                 "seed": seed,
                 "budget_seconds": None if setup == "book" else args.budget,
                 "checks": checks,
-                **{f"seconds_to_good_{n}": seconds_to_good(checks, n) for n in SCORERS},
+                **{f"seconds_to_good_{n}": race.seconds_to_good(checks, n) for n in race.SCORERS},
                 "calibration": judge.calibration(),
-                "reference": metrics.GOOD_REFERENCE,
+                "reference": ganutils.metrics.GOOD_REFERENCE,
                 **provenance,
             }
             studies.append_row(path, row)

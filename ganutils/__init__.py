@@ -8,7 +8,7 @@ only from its own floor or below (``ganutils/README.md`` draws the plan, and
 2. Keras pieces: ``distribute``, ``stabilizers``, ``models``, ``metrics``,
    ``viz``;
 3. the engine and recipes: ``gan``, ``callbacks``, ``diagnostics``, ``train``, ``toy``;
-4. studies: ``studies``, ``ablate``.
+4. studies: ``studies``, ``ablate``, ``race``.
 
 Modules load on first use, so ``import ganutils`` is instant and does not
 start TensorFlow: call :func:`ganutils.config.setup` first in a notebook so
@@ -28,7 +28,7 @@ FLOORS = (
     ("config", "latent", "labels", "data", "book"),
     ("distribute", "stabilizers", "models", "metrics", "viz"),
     ("gan", "callbacks", "diagnostics", "train", "toy"),
-    ("studies", "ablate"),
+    ("studies", "ablate", "race"),
 )
 _SUBMODULES = tuple(name for floor in FLOORS for name in floor)
 
@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         latent,
         metrics,
         models,
+        race,
         stabilizers,
         studies,
         toy,

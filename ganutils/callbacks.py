@@ -59,6 +59,10 @@ _CHECKPOINT_FORMAT = 1
 # Configuration keys that may differ between the run that saved a checkpoint and the one
 # that restores it: they change how the run executes, not what it learns.
 RUNTIME_OPTIONS = ("strategy", "precision", "jit_compile", "sync_batch_norm")
+# Options added after format 1, with the value every run had before they existed: a
+# saved configuration without them was trained that way (the step drew fresh fakes
+# for the generator's update, and no run had an R1 penalty).
+_ADDED_OPTIONS = {"fresh_fakes": True, "r1_gamma": None}
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -415,7 +419,8 @@ class Checkpoint(keras.callbacks.Callback):
         free = set(RUNTIME_OPTIONS)
         if self.config.get("lr_decay") is None:
             free.add("epochs")
-        saved = {k: v for k, v in meta.get("config", {}).items() if k not in free}
+        saved = {**_ADDED_OPTIONS, **meta.get("config", {})}
+        saved = {k: v for k, v in saved.items() if k not in free}
         wanted = {k: v for k, v in self.config.items() if k not in free}
         if saved != wanted:
             differs = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))

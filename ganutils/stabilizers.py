@@ -181,8 +181,8 @@ def r1_penalty(discriminator: Callable, real, *, training: bool = True):
     real = ops.convert_to_tensor(real)
     with tf.GradientTape() as tape:
         tape.watch(real)
-        logits = discriminator(real, training=training)
-    gradients = tape.gradient(ops.sum(logits), real)
+        total = ops.sum(discriminator(real, training=training))  # recorded: inside the tape
+    gradients = tape.gradient(total, real)
     axes = list(range(1, len(real.shape)))
     return ops.mean(ops.sum(ops.square(gradients), axis=axes))
 

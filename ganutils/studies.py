@@ -595,7 +595,7 @@ def markdown_table(
 
 
 #: The studies whose results the package ships in ``ganutils/results/<study>/results.jsonl``.
-COMMITTED_STUDIES = ("ablation",)
+COMMITTED_STUDIES = ("ablation", "time_to_quality")
 
 
 def read_rows(path) -> list[dict]:

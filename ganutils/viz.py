@@ -126,6 +126,8 @@ _LOSS_LABELS = {
     "d_loss_fake": "D on fake",
     "d_real": "D(x), real digits",
     "d_fake": "D(G(z)), generated",
+    "rt_train": "r_t, digits D trains on",
+    "rt_heldout": "r_t, held-out digits",
 }
 
 

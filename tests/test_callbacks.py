@@ -190,3 +190,34 @@ def test_a_leftover_temporary_file_is_not_read_as_history(tmp_path, images):
     (tmp_path / "history" / ".g_loss.npy.4d5e6f.tmp.npy").write_bytes(b"")  # hidden, too
     history = callbacks.read_history(tmp_path)
     assert all(not name.startswith(".") for name in history) and history["epoch"] == [1]
+
+
+def test_discriminator_logits_use_batch_statistics_and_leave_d_unchanged(images):
+    gan = train.build_gan(train.TrainConfig(**TINY))
+    discriminator = gan.discriminator
+    before = [v.numpy() for v in discriminator.non_trainable_variables]
+    logits = callbacks.discriminator_logits(discriminator, images[:64], batch_size=32)
+    expected = np.concatenate(
+        [np.asarray(discriminator(images[s : s + 32], training=True)).reshape(-1) for s in (0, 32)]
+    )
+    for variable, value in zip(discriminator.non_trainable_variables, before, strict=True):
+        variable.assign(value)  # the reference calls above moved them
+    np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-6)
+    after = callbacks.discriminator_logits(discriminator, images[:64], batch_size=32)
+    np.testing.assert_allclose(after, logits, rtol=1e-5, atol=1e-6)  # nothing drifted
+    for variable, value in zip(discriminator.non_trainable_variables, before, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), value)
+
+
+def test_overfit_check_records_rt_on_seen_and_unseen_digits(tmp_path, images):
+    check = callbacks.OverfitCheck(images[:64], images[64:128], every=1, batch_size=32)
+    _, history = _run(tmp_path, images, 2, extra_callbacks=[check])
+    for name in ("rt_train", "rt_heldout", "rt_gap"):
+        assert len(history[name]) == 2 and all(-1 <= v <= 2 for v in history[name])
+    np.testing.assert_allclose(
+        history["rt_gap"], np.subtract(history["rt_train"], history["rt_heldout"]), atol=1e-6
+    )
+    with pytest.raises(ValueError, match="every"):
+        callbacks.OverfitCheck(images, images, every=0)
+    with pytest.raises(ValueError, match="heldout_images"):
+        callbacks.OverfitCheck(images, images[0])

@@ -253,12 +253,16 @@ def test_a_checkpoint_from_before_the_restructuring_still_resumes():
 
     folder = Path(__file__).parent / "data" / "checkpoint_format1"
     tiny = json.loads((folder / "config.json").read_text())
-    config = train.TrainConfig(**tiny, epochs=2)
+    # It was trained with fresh fakes for G's update, the order of that time.
+    with pytest.raises(ValueError, match="fresh_fakes: saved True, now False"):
+        default = train.TrainConfig(**tiny, epochs=2)
+        callbacks.Checkpoint(folder, config=default.to_dict()).restore(train.build_gan(default))
+    config = train.TrainConfig(**tiny, epochs=2, fresh_fakes=True)
     gan = train.build_gan(config)
     epochs = callbacks.Checkpoint(folder, config=config.to_dict()).restore(gan)
     assert epochs == 2
     samples = np.asarray(gan.sampler(train.fixed_latents(config), training=False))
     np.testing.assert_allclose(samples, np.load(folder / "expected_samples.npy"), atol=1e-5)
     with pytest.raises(ValueError, match="different configuration"):
-        other = train.TrainConfig(**{**tiny, "latent_dim": 8}, epochs=2)
+        other = train.TrainConfig(**{**tiny, "latent_dim": 8}, epochs=2, fresh_fakes=True)
         callbacks.Checkpoint(folder, config=other.to_dict()).restore(train.build_gan(other))
