@@ -419,7 +419,8 @@ class Checkpoint(keras.callbacks.Callback):
         free = set(RUNTIME_OPTIONS)
         if self.config.get("lr_decay") is None:
             free.add("epochs")
-        saved = {**_ADDED_OPTIONS, **meta.get("config", {})}
+        added = {k: v for k, v in _ADDED_OPTIONS.items() if k in self.config}
+        saved = {**added, **meta.get("config", {})}
         saved = {k: v for k, v in saved.items() if k not in free}
         wanted = {k: v for k, v in self.config.items() if k not in free}
         if saved != wanted:

@@ -262,7 +262,8 @@ def summary(rows: list[dict]) -> dict[str, dict]:
         ``good_at_end_<name>`` (seeds good at their last check),
         ``final_fd_<name>`` (mean FD at the last check),
         ``drift_<name>`` (the largest ratio of a seed's last FD to its best:
-        1.0 when no seed got worse after its best check) and ``bar_<name>``; plus ``epochs`` and ``seconds`` of the runs (means).
+        1.0 when no seed got worse after its best check) and ``bar_<name>``;
+        plus ``epochs`` and ``seconds`` of the runs (means).
     """
     grouped: dict[str, list[dict]] = {}
     for row in rows:

@@ -283,7 +283,7 @@ def _wrong_architecture(path):
 def test_unusable_cache_file_is_retrained_over(classifier, tmp_path, monkeypatch, spoil):
     trainings = []
 
-    def fake_training(images, labels, *, seed, epochs):
+    def fake_training(images, labels, *, seed, epochs, architecture="pooled"):
         trainings.append((len(images), seed, epochs))
         return classifier.model  # stands in for a fresh training, which takes 15 s
 

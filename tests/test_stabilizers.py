@@ -434,7 +434,7 @@ def test_compare_toy_runs_each_variant_for_each_seed():
 # -- R1 and the overfitting signal ---------------------------------------------------------
 
 
-def _linear_critic(weights, bias=0.3):
+def _dense_critic(weights, bias=0.3):
     critic = keras.Sequential([keras.Input((len(weights),)), layers.Dense(1)])
     critic.set_weights([np.asarray(weights, np.float32)[:, None], np.array([bias], np.float32)])
     return critic
@@ -443,7 +443,7 @@ def _linear_critic(weights, bias=0.3):
 def test_r1_penalty_of_a_linear_discriminator_is_its_squared_weight_norm(rng):
     # D(x) = w . x + b has the gradient w at every image: the penalty is ||w||^2.
     weights = [0.5, -2.0, 1.0]
-    critic = _linear_critic(weights)
+    critic = _dense_critic(weights)
     real = rng.normal(size=(16, 3)).astype(np.float32)
     assert float(st.r1_penalty(critic, real)) == pytest.approx(0.25 + 4.0 + 1.0, rel=1e-6)
 
@@ -458,7 +458,7 @@ def test_r1_gamma_adds_gamma_times_w_to_the_discriminators_gradient():
         generator = keras.Sequential([keras.Input((2,)), layers.Dense(3)])
         generator.set_weights([np.array([[0.5, -1.0, 0.2], [0.3, 0.1, -0.4]]), np.zeros(3)])
         gan = engine.GAN(
-            generator, _linear_critic([0.7, -0.2, 0.4], 0.1), latent_dim=2, r1_gamma=gamma
+            generator, _dense_critic([0.7, -0.2, 0.4], 0.1), latent_dim=2, r1_gamma=gamma
         )
         gan.compile(
             d_optimizer=engine.make_optimizer("sgd", 0.5),
