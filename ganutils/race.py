@@ -37,6 +37,7 @@ __all__ = [
     "SCORERS",
     "TUTORIAL_SETTINGS",
     "Judge",
+    "good_at",
     "run_recipe",
     "run_tutorial",
     "seconds_to_good",
@@ -122,13 +123,17 @@ def tutorial_train_step(generator, discriminator, g_opt, d_opt, latent_dim: int 
     return train_step
 
 
+def good_at(check: dict, scorer: str = "book") -> bool:
+    """Whether one check is good under ``scorer``: its FD within that scorer's bar, every class."""
+    return bool(
+        check[f"fd_{scorer}"] <= check[f"bar_{scorer}"]
+        and check[f"classes_{scorer}"] >= _metrics.GOOD_MIN_CLASSES
+    )
+
+
 def seconds_to_good(checks: list[dict], scorer: str = "book") -> float | None:
     """Training seconds until good and holding under ``scorer`` (each check's own bar)."""
-    good = [
-        c[f"classes_{scorer}"] >= _metrics.GOOD_MIN_CLASSES
-        and c[f"fd_{scorer}"] <= c[f"bar_{scorer}"]
-        for c in checks
-    ]
+    good = [good_at(c, scorer) for c in checks]
     return _metrics.time_to_good([c["seconds"] for c in checks], good)
 
 
@@ -286,11 +291,7 @@ def summary(rows: list[dict]) -> dict[str, dict]:
                     f"seconds_{name}": times,
                     f"reached_{name}": len(reached),
                     f"mean_{name}": float(np.mean(reached)) if len(reached) == len(times) else None,
-                    f"good_at_end_{name}": sum(
-                        c[f"fd_{name}"] <= c[f"bar_{name}"]
-                        and c[f"classes_{name}"] >= _metrics.GOOD_MIN_CLASSES
-                        for c in last
-                    ),
+                    f"good_at_end_{name}": sum(good_at(c, name) for c in last),
                     f"final_fd_{name}": float(np.mean([c[f"fd_{name}"] for c in last])),
                     f"drift_{name}": max(
                         r["checks"][-1][f"fd_{name}"] / min(c[f"fd_{name}"] for c in r["checks"])
