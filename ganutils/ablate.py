@@ -9,12 +9,15 @@ JSON Lines file, one row per finished run, with their provenance; a restarted
 ablation skips the runs the file already holds. From a shell::
 
     python -m ganutils.ablate --profile cpu --out ganutils/results/ablation --seeds 0 1 2
+
+Every run gets the same training time (:data:`BUDGET_SECONDS`); the verdicts
+(:func:`verdicts`) compare time to good and final FD by the book's one
+comparison rule, :func:`ganutils.studies.compare`.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -30,19 +33,28 @@ from . import train as _train
 from .studies import Variant
 
 __all__ = [
+    "BUDGET_SECONDS",
+    "EXTRA",
+    "PLAIN_DESCRIPTION",
+    "PLAIN_LEARNING_RATE",
+    "PLAIN_SWEEP",
     "PRACTICES",
-    "RELATIVE_TOLERANCE",
     "RESULTS_FILE",
+    "final_fd",
     "main",
     "plain_overrides",
     "plot_summary",
     "run_ablation",
+    "seconds_to_good",
     "summary",
+    "sweep_variants",
     "variants",
     "verdicts",
 ]
 
 RESULTS_FILE = "results.jsonl"
+
+_RECIPE = _train.TrainConfig()
 
 #: The eleven practices of Parts I and II, by the label of their section in the
 #: book, with what replaces each when it is left out (the common alternative).
@@ -61,7 +73,11 @@ PRACTICES: dict[str, tuple[str, dict]] = {
         "Keras' default (Glorot uniform) initialiser instead of N(0, 0.02)",
         {"kernel_initializer": "glorot_uniform"},
     ),
-    "dcgan-adam": ("plain SGD instead of Adam", {"optimizer": "sgd"}),
+    "dcgan-adam": (
+        f"plain SGD at the recipe's learning rate ({_RECIPE.learning_rate:g}) instead of "
+        f"Adam (beta_1 {_RECIPE.beta_1:g})",
+        {"optimizer": "sgd"},
+    ),
     "dcgan-scale-tanh": (
         "images in [0, 1] with a sigmoid output instead of [-1, 1] and tanh",
         {"image_range": "unit"},
@@ -85,10 +101,11 @@ PRACTICES: dict[str, tuple[str, dict]] = {
 }
 
 #: Extra leave-one-out variants: a second common alternative to a practice.
-_EXTRA = {
+EXTRA: dict[str, tuple[str, str, dict]] = {
     "adam-beta1-0.9": (
         "dcgan-adam",
-        "Adam with Keras' default beta_1 = 0.9 instead of 0.5",
+        f"Adam with Keras' default beta_1 = 0.9 instead of {_RECIPE.beta_1:g} "
+        f"(learning rate {_RECIPE.learning_rate:g})",
         {"beta_1": 0.9},
     ),
 }
@@ -96,27 +113,68 @@ _EXTRA = {
 #: Practices the recipe does not use: their "leave-one-out" variant adds them.
 _RECIPE_LACKS = frozenset({"ganhacks-noisy-labels"})
 
-#: A difference smaller than this share of the reference FD is never called an effect.
-RELATIVE_TOLERANCE = 0.05
+#: The learning rate of the plain GAN: the best of :data:`PLAIN_SWEEP` on seed 0
+#: (the committed ``plain-lr-*`` rows), so that the add-one base trains.
+PLAIN_LEARNING_RATE = 2e-4
+
+#: The learning rates tried for the plain GAN (Keras' Adam default in the middle).
+PLAIN_SWEEP = (2e-4, 1e-3, 5e-3)
+
+#: Where the plain GAN replaces a practice with something other than its
+#: leave-one-out alternative: it keeps Adam (SGD does not train it), with
+#: Keras' default beta_1, so the add-one ``dcgan-adam`` variant puts back
+#: DCGAN's beta_1 = 0.5.
+_PLAIN_ALTERNATIVE = {"dcgan-adam": {"beta_1": 0.9}}
 
 #: Add-one variants that are not meaningful on the plain GAN, with the reason.
 _NOT_ADDED = {
     "ganhacks-noisy-labels": "the plain GAN already has no label noise, and the recipe adds none",
 }
 
+#: The training time every run of the ablation gets, in seconds: about three
+#: times the recipe's mean time to good in the committed time-to-quality runs
+#: (tests/test_ablate.py checks that ratio), so most variants can reach "good"
+#: or fail to.
+BUDGET_SECONDS = 60.0
 
-def plain_overrides() -> dict:
+PLAIN_DESCRIPTION = (
+    "every practice replaced by its alternative; Adam kept (beta_1 0.9, Keras' default) at "
+    f"learning rate {PLAIN_LEARNING_RATE:g}; the recipe's kernel size, filters, batch size "
+    "and generator average kept"
+)
+
+
+def _plain_alternative(label: str) -> dict:
+    return _PLAIN_ALTERNATIVE.get(label, PRACTICES[label][1])
+
+
+def plain_overrides(learning_rate: float = PLAIN_LEARNING_RATE) -> dict:
     """The plain GAN: every practice of :data:`PRACTICES` replaced by its alternative.
 
-    Label noise stays off (the recipe has none). The plain GAN keeps the
-    recipe's learning rate, kernel size and generator average, which are
-    not among the practices.
+    The exceptions: it keeps Adam, with Keras' default ``beta_1`` of 0.9 and
+    ``learning_rate`` (SGD, the alternative the leave-one-out half measures,
+    does not train it at all), and label noise stays off (the recipe has
+    none). It keeps the recipe's kernel size, filters, batch size and
+    generator average, which are not among the practices.
     """
-    merged: dict = {}
-    for label, (_, overrides) in PRACTICES.items():
+    merged: dict = {"learning_rate": learning_rate}
+    for label in PRACTICES:
         if label not in _NOT_ADDED:
-            merged.update(overrides)
+            merged.update(_plain_alternative(label))
     return merged
+
+
+def sweep_variants() -> list[Variant]:
+    """The plain GAN at each learning rate of :data:`PLAIN_SWEEP` (kind ``"plain_sweep"``)."""
+    return [
+        Variant(
+            f"plain-lr-{rate:g}",
+            f"the plain GAN at learning rate {rate:g}",
+            plain_overrides(rate),
+            kind="plain_sweep",
+        )
+        for rate in PLAIN_SWEEP
+    ]
 
 
 def variants() -> list[Variant]:
@@ -124,7 +182,8 @@ def variants() -> list[Variant]:
 
     Each is a :class:`ganutils.studies.Variant` whose ``overrides`` are the
     :class:`ganutils.train.TrainConfig` fields that differ from the recipe,
-    with its ``kind`` and the ``practice`` (section label) it tests.
+    with its ``kind`` and the ``practice`` (section label) it tests. The
+    plain GAN's learning-rate sweep is :func:`sweep_variants`.
     """
     plain = plain_overrides()
     result = [Variant("baseline", "the book's recipe", {}, kind="baseline")]
@@ -134,31 +193,34 @@ def variants() -> list[Variant]:
                 f"without:{label}", description, overrides, kind="leave_one_out", practice=label
             )
         )
-    for name, (label, description, overrides) in _EXTRA.items():
+    for name, (label, description, overrides) in EXTRA.items():
         result.append(Variant(name, description, overrides, kind="leave_one_out", practice=label))
-    result.append(Variant("plain", "every practice replaced", plain, kind="plain"))
-    recipe = _recipe_values(plain)
-    for label, (_, overrides) in PRACTICES.items():
+    result.append(Variant("plain", PLAIN_DESCRIPTION, plain, kind="plain"))
+    for label in PRACTICES:
         if label in _NOT_ADDED:
             continue
-        added = {k: v for k, v in plain.items() if k not in overrides}
-        added.update({k: recipe[k] for k in overrides})
+        alternative = _plain_alternative(label)
+        added = {k: v for k, v in plain.items() if k not in alternative}
+        added.update({k: getattr(_RECIPE, k) for k in alternative})
         result.append(
             Variant(f"with:{label}", f"plain GAN + {label}", added, kind="add_one", practice=label)
         )
     return result
 
 
-def _recipe_values(fields: dict) -> dict:
-    defaults = {f.name: f.default for f in dataclasses.fields(_train.TrainConfig)}
-    return {name: defaults[name] for name in fields}
-
-
 # -- Running --------------------------------------------------------------------------------
 
 
-def _key(row_or_variant: str, seed: int, profile: str, epochs: int) -> tuple:
-    return (row_or_variant, int(seed), profile, int(epochs))
+def _key(row_or_variant: str, seed: int, profile: str, epochs, budget) -> tuple:
+    return (row_or_variant, int(seed), profile, epochs, budget)
+
+
+def _row_key(row: dict) -> tuple:
+    # A run with a time budget is keyed by the budget; the epoch cap does not matter.
+    budget = row.get("budget_seconds")
+    return _key(
+        row["variant"], row["seed"], row["profile"], None if budget else row["epochs"], budget
+    )
 
 
 def run_ablation(
@@ -168,6 +230,7 @@ def run_ablation(
     seeds: list[int] = (0, 1, 2),
     names: list[str] | None = None,
     epochs: int | None = None,
+    budget_seconds: float | None = None,
     check_every: int = 1,
     images: np.ndarray | None = None,
     scorer=None,
@@ -176,10 +239,18 @@ def run_ablation(
 ) -> list[dict]:
     """Run every variant (or those in ``names``) for every seed; append rows as runs finish.
 
-    Runs already in ``out_dir/results.jsonl`` (same variant, seed, profile
-    and epochs) are skipped, so an interrupted ablation resumes where it stopped.
-    ``scorer`` and ``bar`` default to a :class:`ganutils.metrics.MnistScorer`
-    and its quality bar (:meth:`~ganutils.metrics.MnistScorer.good_bar`).
+    Runs already in ``out_dir/results.jsonl`` (same variant, seed, profile,
+    and epochs or time budget) are skipped, so an interrupted ablation
+    resumes where it stopped. ``scorer`` and ``bar`` default to a
+    :class:`ganutils.metrics.MnistScorer` and its quality bar
+    (:meth:`~ganutils.metrics.MnistScorer.good_bar`).
+
+    Args:
+        names: Variants of :func:`variants` or :func:`sweep_variants` by name
+            (default: every variant of :func:`variants`).
+        epochs: Epochs per run (default: the profile's, or with a budget a cap).
+        budget_seconds: Training seconds per run (the full ablation uses
+            :data:`BUDGET_SECONDS`); ``None`` trains for ``epochs``.
 
     Returns:
         All rows of the results file after the run.
@@ -189,32 +260,32 @@ def run_ablation(
     """
     if not isinstance(profile, _config.Profile):
         profile = _config.get_profile(profile)
+    everything = variants() + sweep_variants()
     chosen = variants()
-    known = {v.name for v in chosen}
+    known = {v.name for v in everything}
     if names is not None:
         unknown = sorted(set(names) - known)
         if unknown:
             raise ValueError(f"names holds unknown variants {unknown}; known: {sorted(known)}")
-        chosen = [v for v in chosen if v.name in set(names)]
+        chosen = [v for v in everything if v.name in set(names)]
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / RESULTS_FILE
-    done = {
-        _key(r["variant"], r["seed"], r["profile"], r["epochs"]) for r in _studies.read_rows(path)
-    }
+    done = {_row_key(r) for r in _studies.read_rows(path)}
     mnist = _data.load_mnist(limit=profile.max_digits)
     if images is None:
         images = _data.scale_images(mnist.images)
     scorer = scorer if scorer is not None else _metrics.MnistScorer()
     bar = bar if bar is not None else scorer.good_bar()
     run_epochs = epochs if epochs is not None else profile.epochs
+    key_epochs = None if budget_seconds else run_epochs
     provenance = None
     # Seed-major order: an ablation stopped early still covers every variant.
     for seed in seeds:
         for variant in chosen:
-            if _key(variant.name, seed, profile.name, run_epochs) in done:
+            if _key(variant.name, seed, profile.name, key_epochs, budget_seconds) in done:
                 continue
             provenance = provenance or _studies.provenance(
                 profile, f"{mnist.summary}; {len(images)} images"
@@ -228,6 +299,7 @@ def run_ablation(
                 bar=bar,
                 epochs=epochs,
                 check_every=check_every,
+                budget_seconds=budget_seconds,
             )
             row.update(provenance, floor_fd=float(bar.floor_fd), bar_fd=float(bar.fd))
             _studies.append_row(path, row)
@@ -248,9 +320,10 @@ def summary(rows: list[dict]) -> list[dict]:
 
     Returns:
         One dict per variant (in first-seen order): ``name``, ``kind``,
-        ``practice``, ``runs``, ``final_fd_mean``, ``final_fd_std`` (None when
-        no finite FD), ``final_classes_mean``, ``good_runs`` (runs that
-        reached the quality threshold), ``diverged``, ``collapsed``.
+        ``practice``, ``runs``, ``final_fd_mean``, ``final_fd_std`` (sample
+        standard deviation; None when no finite FD), ``final_classes_mean``,
+        ``good_runs`` (runs that reached the quality threshold and held it),
+        ``diverged``, ``collapsed``.
     """
     return _studies.summarise(
         _studies.group_rows(rows),
@@ -261,70 +334,102 @@ def summary(rows: list[dict]) -> list[dict]:
     )
 
 
-def _effect(better_mean, worse_mean, spread) -> str:
-    """``helps``/``hurts``/``no measurable effect`` from two FD means and their spread."""
-    if better_mean is None or worse_mean is None:
-        return "no result"
-    gap = worse_mean - better_mean
-    if gap > spread:
-        return "helps"
-    if gap < -spread:
-        return "hurts"
-    return "no measurable effect"
+def seconds_to_good(row: dict) -> float:
+    """A run's time to good, with "never" counted as its whole budget (censored there).
+
+    Raises:
+        ValueError: The run has no time budget (a run of fixed epochs has no
+            stated value for "never").
+    """
+    if not row.get("budget_seconds"):
+        raise ValueError(
+            f"row {row['variant']!r} seed {row['seed']} has no budget_seconds: time to good "
+            "is only compared between runs with the same time budget"
+        )
+    good = row["time_to_good"]
+    return float(row["budget_seconds"]) if good is None else float(good)
+
+
+def final_fd(row: dict) -> float:
+    """A run's final FD; a diverged run (no finite FD) counts as the worst the file holds."""
+    return math.inf if row["final_fd"] is None else float(row["final_fd"])
+
+
+def _measures(runs: list[dict]) -> dict:
+    finite = [final_fd(r) for r in runs]
+    return {"time_to_good": [seconds_to_good(r) for r in runs], "final_fd": finite}
 
 
 def verdicts(rows: list[dict]) -> list[dict]:
-    """One verdict per practice from the rows of an ablation (see :func:`summary`).
+    """One verdict row per leave-one-out variant (each practice, and :data:`EXTRA`).
 
-    Leave-one-out: the practice **helps** when the run without it ends with a
-    higher (worse) mean FD than the baseline by more than the two standard
-    deviations added together (and by more than :data:`RELATIVE_TOLERANCE`
-    of the baseline's FD, so that identical, seed-independent failures do not
-    count), **hurts** when lower by as much, and otherwise has **no
-    measurable effect**. For a practice the recipe does not use (label
-    noise), the variant adds it, and the reading flips. Add-one is read the
-    same way against the plain GAN. A variant that diverged in every run
-    counts as infinitely bad.
+    Each measure, time to good (primary; "never" counts as the budget) and
+    final FD, goes through :func:`ganutils.studies.compare`. Leave-one-out
+    compares the variant with the baseline: the practice **helps** when the
+    run *without* it is worse. For a practice the recipe does not use (label
+    noise), the variant adds it, and the reading flips. Add-one compares
+    the plain GAN plus the practice with the plain GAN. A diverged run's FD
+    is replaced by the worst finite FD in ``rows`` (diverging is no better
+    than the worst result).
 
     Returns:
-        ``{"practice", "description", "without_fd", "without_verdict",
-        "with_fd", "with_verdict"}`` per practice, in the order of :data:`PRACTICES`;
-        the FDs are ``(mean, std)`` or ``None``.
+        Per variant, in the order of :func:`variants`: ``practice``,
+        ``variant``, ``description``, ``without`` (``{measure: Comparison}``,
+        the variant against the baseline), ``without_verdict`` (the practice's
+        verdict on time to good), ``without_fd_verdict``, and for the
+        practices' own variants ``with`` and ``with_verdict``,
+        ``with_fd_verdict`` (``None`` where there is no add-one variant).
     """
-    by_name = {row["name"]: row for row in summary(rows)}
+    rows = [r for r in rows if r.get("kind") != "plain_sweep"]
+    groups = _studies.group_rows(rows)
+    worst = max((float(r["final_fd"]) for r in rows if r["final_fd"] is not None), default=0.0)
 
-    def stats(name):
-        row = by_name.get(name)
-        if row is None:
+    def measures(name):
+        runs = groups.get(name)
+        if not runs:
             return None
-        if row["final_fd_mean"] is None:
-            return (math.inf, 0.0) if row["diverged"] == row["runs"] else None
-        return (row["final_fd_mean"], row["final_fd_std"])
+        values = _measures(runs)
+        values["final_fd"] = [worst if math.isinf(v) else v for v in values["final_fd"]]
+        return values
 
-    def read(reference, variant, variant_is_better):
+    def read(reference, variant):
         if reference is None or variant is None:
-            return "no result"
-        spread = max(reference[1] + variant[1], RELATIVE_TOLERANCE * reference[0])
-        if variant_is_better:
-            return _effect(variant[0], reference[0], spread)
-        return _effect(reference[0], variant[0], spread)
+            return None
+        return {m: _studies.compare(reference[m], variant[m]) for m in reference}
 
-    baseline, plain = stats("baseline"), stats("plain")
+    flip = {"helps": "hurts", "hurts": "helps"}
+
+    def practice_verdict(comparisons, adds):
+        if comparisons is None:
+            return None, None
+        # The comparison says whether the *variant* helps; the practice is its opposite
+        # when the variant removes it.
+        out = []
+        for measure in ("time_to_good", "final_fd"):
+            verdict = comparisons[measure].verdict
+            out.append(verdict if adds else flip.get(verdict, verdict))
+        return tuple(out)
+
+    baseline, plain = measures("baseline"), measures("plain")
     result = []
-    for label, (description, _) in PRACTICES.items():
-        without, added = stats(f"without:{label}"), stats(f"with:{label}")
-        result.append(
-            {
-                "practice": label,
-                "description": description,
-                "without_fd": without,
-                "without_verdict": read(
-                    baseline, without, variant_is_better=label in _RECIPE_LACKS
-                ),
-                "with_fd": added,
-                "with_verdict": read(plain, added, variant_is_better=True),
-            }
-        )
+    for variant in variants():
+        if variant.kind != "leave_one_out":
+            continue
+        label = variant.practice
+        without = read(baseline, measures(variant.name))
+        adds = label in _RECIPE_LACKS
+        entry = {
+            "practice": label,
+            "variant": variant.name,
+            "description": variant.description,
+            "without": without,
+        }
+        entry["without_verdict"], entry["without_fd_verdict"] = practice_verdict(without, adds)
+        if variant.name.startswith("without:"):
+            added = read(plain, measures(f"with:{label}"))
+            entry["with"] = added
+            entry["with_verdict"], entry["with_fd_verdict"] = practice_verdict(added, True)
+        result.append(entry)
     return result
 
 
@@ -384,12 +489,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="folder of results.jsonl (required unless --list)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=BUDGET_SECONDS,
+        help=f"training seconds per run (default {BUDGET_SECONDS:g}; 0: train for --epochs)",
+    )
     parser.add_argument("--check-every", type=int, default=1, help="score every N epochs")
     parser.add_argument("--variants", nargs="+", default=None, help="run only these variants")
     parser.add_argument("--list", action="store_true", help="list the variants and exit")
     args = parser.parse_args(argv)
     if args.list:
-        for variant in variants():
+        for variant in variants() + sweep_variants():
             print(f"{variant.name:42s} {variant.kind:14s} {variant.description}")
         return 0
     if args.out is None:
@@ -402,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         seeds=args.seeds,
         names=args.variants,
         epochs=args.epochs,
+        budget_seconds=args.budget or None,
         check_every=args.check_every,
     )
     return 0

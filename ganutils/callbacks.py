@@ -479,12 +479,38 @@ class QualityCheck(keras.callbacks.Callback):
         sample_size: Generated digits per check (compare FDs at equal size).
         seed: Seed of the fixed latent batch.
         bar: A precomputed :class:`ganutils.metrics.QualityBar`.
+        budget_seconds: Stop training after the first epoch whose
+            ``train_seconds`` reach this (that epoch is scored): every run of
+            a study then gets the same training time, whatever its step costs.
+
+    Raises:
+        ValueError: ``every`` is not a positive integer, or ``budget_seconds``
+            is not a positive number.
     """
 
-    def __init__(self, scorer, *, every: int = 1, sample_size: int = 1000, seed: int = 0, bar=None):
+    def __init__(
+        self,
+        scorer,
+        *,
+        every: int = 1,
+        sample_size: int = 1000,
+        seed: int = 0,
+        bar=None,
+        budget_seconds: float | None = None,
+    ):
         super().__init__()
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer; got {every!r}")
+        if budget_seconds is not None and (
+            isinstance(budget_seconds, bool)
+            or not isinstance(budget_seconds, (int, float))
+            or not budget_seconds > 0
+        ):
+            raise ValueError(
+                "budget_seconds must be a positive number of seconds or None; "
+                f"got {budget_seconds!r}"
+            )
+        self.budget_seconds = budget_seconds
         self.scorer = scorer
         self.every = every
         self.sample_size = sample_size
@@ -512,6 +538,9 @@ class QualityCheck(keras.callbacks.Callback):
         if logs is not None:
             logs["train_seconds"] = self.train_seconds
         last = epoch + 1 >= self.params.get("epochs", epoch + 1)
+        if self.budget_seconds is not None and self.train_seconds >= self.budget_seconds:
+            last = True
+            self.model.stop_training = True
         if logs is not None and ((epoch + 1) % self.every == 0 or last):
             if self._latents is None:
                 rng = np.random.default_rng(self.seed)

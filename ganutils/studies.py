@@ -13,6 +13,10 @@ shape once, on top of the engine and recipes below it:
   grid of two config fields;
 - :func:`summarise` (mean and spread per variant, difference from a
   baseline, relative cost) and :func:`markdown_table`;
+- **the comparison rule** every chapter's verdicts come from:
+  :func:`estimate` (mean, sample standard deviation, 95% interval) and
+  :func:`compare` ("helps", "hurts" or "no measurable effect", by
+  :data:`VERDICT_RULE`);
 - results files: :func:`read_rows`, :func:`append_row`, :func:`provenance`,
   and :func:`committed_results` for the ones the package ships;
 - the one-step equivalence of two distribution strategies:
@@ -37,6 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import scipy.stats
 from matplotlib.figure import Figure
 
 from . import config as _config
@@ -53,15 +58,22 @@ from .callbacks import QualityCheck  # noqa: E402
 
 __all__ = [
     "COMMITTED_STUDIES",
+    "CONFIDENCE",
+    "RELATIVE_FLOOR",
+    "VERDICT_RULE",
+    "Comparison",
+    "Estimate",
     "StepTimer",
     "Variant",
     "append_row",
     "biases_before_batch_norm",
     "border_ink",
     "committed_results",
+    "compare",
     "compare_mnist",
     "compare_toy",
     "differing_share",
+    "estimate",
     "group_rows",
     "markdown_table",
     "max_difference",
@@ -314,6 +326,10 @@ def border_ink(images, *, width: int = 3) -> float:
     return float(pixels[:, mask].mean())
 
 
+#: The epoch cap of a run with a time budget: high enough that the budget ends it.
+BUDGET_EPOCH_CAP = 1000
+
+
 def _finite_or_none(value) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
@@ -331,6 +347,7 @@ def run_mnist(
     check_every: int = 1,
     sample_size: int = 0,
     keep_samples: int = 0,
+    budget_seconds: float | None = None,
 ) -> dict:
     """Train ``variant`` of the book's MNIST DCGAN with one seed; return its results row.
 
@@ -353,24 +370,33 @@ def run_mnist(
             ``keras.random.normal`` seeded by ``seed``) into ``fd``,
             ``classes_covered`` and ``border_ink``; 0 skips it.
         keep_samples: Keep this many of those samples in ``samples``.
+        budget_seconds: With ``bar``: stop after the first epoch whose training
+            time reaches this many seconds (``epochs``, default
+            :data:`BUDGET_EPOCH_CAP`, is then only a cap).
 
     Returns:
-        ``variant``, ``kind``, ``practice``, ``seed``, ``epochs``, ``config``,
-        ``diverged``, ``wall_seconds``, ``step_ms``; with ``bar``:
+        ``variant``, ``kind``, ``practice``, ``seed``, ``epochs`` (asked),
+        ``epochs_trained``, ``budget_seconds``, ``config``, ``diverged``,
+        ``wall_seconds``, ``step_ms``; with ``bar``:
         ``final_fd``, ``final_classes``, ``final_classifier_score``,
         ``fd_curve``, ``classes_curve``, ``seconds_curve``, ``time_to_good``,
         ``collapsed`` (3 classes or fewer); with ``sample_size``: ``fd``,
         ``classes_covered``, ``border_ink`` and ``samples``.
     """
+    if budget_seconds is not None and bar is None:
+        raise ValueError("budget_seconds needs bar: the budget is counted by the quality check")
     overrides = {**variant.overrides, "seed": int(seed)}
     if epochs is not None:
         overrides["epochs"] = epochs
+    elif budget_seconds is not None:
+        overrides["epochs"] = BUDGET_EPOCH_CAP
     config = _train.TrainConfig.for_profile(profile, **overrides)
     timer = StepTimer()
     monitor = _diagnostics.TrainingMonitor(verbose=False)
     callbacks = [timer, monitor]
     if bar is not None:
-        callbacks.insert(0, QualityCheck(scorer, every=check_every, bar=bar))
+        check = QualityCheck(scorer, every=check_every, bar=bar, budget_seconds=budget_seconds)
+        callbacks.insert(0, check)
     start = time.perf_counter()
     gan, history = _train.train_mnist(
         config, images=images, extra_callbacks=callbacks, progress=False
@@ -381,6 +407,8 @@ def run_mnist(
         "practice": variant.practice,
         "seed": int(seed),
         "epochs": config.epochs,
+        "epochs_trained": len(history.get("d_loss", [])),
+        "budget_seconds": budget_seconds,
         "config": config.to_dict(),
         "diverged": monitor.stopped_at is not None,
         "wall_seconds": time.perf_counter() - start,
@@ -512,7 +540,8 @@ def summarise(
 
     Returns:
         One dict per variant: ``name``, ``runs``, ``<metric>_mean``,
-        ``<metric>_std`` (population standard deviation over the runs;
+        ``<metric>_std`` (sample standard deviation over the runs, ``ddof=1``;
+        0 for a single run;
         ``None`` for both without a finite value), the deltas and cost ratio
         with a baseline, the counts and the kept fields.
 
@@ -527,7 +556,9 @@ def summarise(
         for metric in metrics:
             values = _finite(run.get(metric) for run in runs)
             row[f"{metric}_mean"] = float(np.mean(values)) if values else None
-            row[f"{metric}_std"] = float(np.std(values)) if values else None
+            row[f"{metric}_std"] = (
+                float(np.std(values, ddof=1)) if len(values) > 1 else 0.0 if values else None
+            )
         for output, field in (counts or {}).items():
             row[output] = sum(
                 run.get(field) is not None and run.get(field) is not False for run in runs
@@ -589,6 +620,136 @@ def markdown_table(
             cells.append(f"{mean:{spec}} ± {std:{spec}}{versus}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+# -- The comparison rule ------------------------------------------------------------------
+
+#: The confidence level of every interval the book reports.
+CONFIDENCE = 0.95
+
+#: A difference smaller than this share of the reference mean is never an effect.
+RELATIVE_FLOOR = 0.05
+
+VERDICT_RULE = (
+    "A variant **helps** when the 95% confidence interval of its difference from the "
+    "reference (Welch's t interval over the seeds) lies wholly on the better side of zero "
+    "and the difference is larger than 5% of the reference's mean; it **hurts** when the "
+    "same holds on the worse side; otherwise it has **no measurable effect**. With fewer "
+    "than two runs on either side there is no verdict."
+)
+"""The rule :func:`compare` applies, in words (chapters glue this text)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Estimate:
+    """A sample's mean with its sample standard deviation and a t interval for the mean.
+
+    ``low`` and ``high`` are ``nan`` (and ``sd`` is ``nan``) with one value.
+    """
+
+    n: int
+    mean: float
+    sd: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        if self.n < 2:
+            return f"{self.mean:.3g} (1 run)"
+        return f"{self.mean:.3g} [{self.low:.3g}, {self.high:.3g}]"
+
+
+def _values(values, name: str) -> np.ndarray:
+    array = np.asarray(list(values), dtype=float)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty sequence of numbers; got {values!r}")
+    if not np.isfinite(array).all():
+        raise ValueError(
+            f"{name} must hold finite numbers (give a failed run a stated value, such as "
+            f"the budget for a time to good never reached); got {array.tolist()}"
+        )
+    return array
+
+
+def estimate(values: Sequence[float], *, confidence: float = CONFIDENCE) -> Estimate:
+    """Mean, sample standard deviation (``ddof=1``) and t interval of the mean of ``values``.
+
+    Raises:
+        ValueError: ``values`` is empty or holds a non-finite number.
+    """
+    array = _values(values, "values")
+    n = array.size
+    mean = float(array.mean())
+    if n < 2:
+        return Estimate(1, mean, math.nan, math.nan, math.nan)
+    sd = float(array.std(ddof=1))
+    half = float(scipy.stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    return Estimate(n, mean, sd, mean - half, mean + half)
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """A variant against a reference: both estimates, the difference and its interval, the verdict.
+
+    ``difference`` is the variant's mean minus the reference's; ``low`` and
+    ``high`` bound it (Welch's t interval).
+    """
+
+    reference: Estimate
+    variant: Estimate
+    difference: float
+    low: float
+    high: float
+    verdict: str
+
+
+def compare(
+    reference: Sequence[float],
+    variant: Sequence[float],
+    *,
+    lower_is_better: bool = True,
+    confidence: float = CONFIDENCE,
+    floor: float = RELATIVE_FLOOR,
+) -> Comparison:
+    """The book's comparison rule (:data:`VERDICT_RULE`) for one measure over seeds.
+
+    Args:
+        reference: The reference's value per run (the baseline's FDs, say).
+        variant: The variant's value per run.
+        lower_is_better: Whether a lower value is the better one (FD, seconds).
+        confidence: The interval's confidence level.
+        floor: The smallest difference, as a share of ``|reference mean|``,
+            that can count as an effect.
+
+    Returns:
+        A :class:`Comparison`; its ``verdict`` is ``"helps"``, ``"hurts"``,
+        ``"no measurable effect"`` or ``"too few runs"``.
+
+    Raises:
+        ValueError: An empty sample or a non-finite value.
+    """
+    first, second = _values(reference, "reference"), _values(variant, "variant")
+    ref, var = estimate(first, confidence=confidence), estimate(second, confidence=confidence)
+    difference = var.mean - ref.mean
+    if ref.n < 2 or var.n < 2:
+        return Comparison(ref, var, difference, math.nan, math.nan, "too few runs")
+    a, b = ref.sd**2 / ref.n, var.sd**2 / var.n
+    if a + b == 0.0:  # no spread on either side: the interval is the difference itself
+        low = high = difference
+    else:
+        dof = (a + b) ** 2 / (a**2 / (ref.n - 1) + b**2 / (var.n - 1))
+        half = float(scipy.stats.t.ppf(0.5 + confidence / 2, dof)) * math.sqrt(a + b)
+        low, high = difference - half, difference + half
+    large = abs(difference) > floor * abs(ref.mean)
+    better = high < 0 if lower_is_better else low > 0
+    worse = low > 0 if lower_is_better else high < 0
+    if large and better:
+        verdict = "helps"
+    elif large and worse:
+        verdict = "hurts"
+    else:
+        verdict = "no measurable effect"
+    return Comparison(ref, var, difference, low, high, verdict)
 
 
 # -- Results files -------------------------------------------------------------------------

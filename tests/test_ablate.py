@@ -51,7 +51,10 @@ def test_every_variant_builds():
             assert getattr(cfg, field) == value
     plain = train.TrainConfig.for_profile(profile, **ablate.plain_overrides())
     gan = train.build_gan(plain)
-    assert gan.options.image_range == "unit" and gan.d_optimizer.__class__.__name__ == "SGD"
+    # The plain GAN keeps Adam (SGD does not train it), with Keras' default beta_1.
+    assert gan.options.image_range == "unit" and gan.d_optimizer.__class__.__name__ == "Adam"
+    assert float(gan.d_optimizer.beta_1) == 0.9
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(ablate.PLAIN_LEARNING_RATE)
     latents = np.zeros((2, plain.latent_dim), np.float32)
     raw = np.asarray(gan.generator(latents))
     shown = np.asarray(gan.sampler(latents))
@@ -61,15 +64,46 @@ def test_every_variant_builds():
 
 def test_add_one_adds_exactly_its_practice():
     plain = ablate.plain_overrides()
+    recipe = train.TrainConfig()
     for variant in ablate.variants():
         if variant.kind != "add_one":
             continue
-        _, removed = ablate.PRACTICES[variant.practice]
-        assert set(variant.overrides) == set(plain) - set(removed) | {
-            k for k in removed if k in variant.overrides
-        }
-        for field in removed:
-            assert variant.overrides[field] == getattr(train.TrainConfig(), field)
+        changed = {k for k in plain if variant.overrides[k] != plain[k]}
+        assert len(changed) == 1, (variant.name, changed)  # one practice, one field
+        (field,) = changed
+        assert variant.overrides[field] == getattr(recipe, field)
+        assert set(variant.overrides) == set(plain)
+    adam = next(v for v in ablate.variants() if v.name == "with:dcgan-adam")
+    assert adam.overrides["beta_1"] == recipe.beta_1 == 0.5
+
+
+def test_the_labels_say_the_settings_actually_measured():
+    recipe = train.TrainConfig()
+    by_name = {v.name: v for v in ablate.variants()}
+    sgd = by_name["without:dcgan-adam"]
+    assert sgd.overrides == {"optimizer": "sgd"}  # at the recipe's learning rate
+    assert f"{recipe.learning_rate:g}" in sgd.description and "2e-4" not in sgd.description
+    beta = by_name["adam-beta1-0.9"]
+    assert beta.overrides == {"beta_1": 0.9} and f"{recipe.learning_rate:g}" in beta.description
+    assert f"{ablate.PLAIN_LEARNING_RATE:g}" in by_name["plain"].description
+    assert {v.overrides["learning_rate"] for v in ablate.sweep_variants()} == set(
+        ablate.PLAIN_SWEEP
+    )
+
+
+def test_the_plain_learning_rate_is_the_best_of_its_committed_sweep():
+    rows = [r for r in studies.committed_results("ablation") if r["kind"] == "plain_sweep"]
+    by_rate = {r["config"]["learning_rate"]: r["final_fd"] for r in rows if r["seed"] == 0}
+    assert set(by_rate) == set(ablate.PLAIN_SWEEP)
+    assert min(by_rate, key=by_rate.get) == pytest.approx(ablate.PLAIN_LEARNING_RATE)
+
+
+def test_the_budget_is_about_three_times_the_recipes_time_to_good():
+    from ganutils import race
+
+    recipe = race.summary(studies.committed_results("time_to_quality"))["recipe"]
+    assert recipe["mean_book"] is not None
+    assert 2.5 <= ablate.BUDGET_SECONDS / recipe["mean_book"] <= 3.5
 
 
 class StubFloor:
@@ -84,6 +118,7 @@ def fake_row(variant, seed, **kwargs):
         "practice": variant.practice,
         "seed": seed,
         "epochs": kwargs["epochs"] or 2,
+        "budget_seconds": kwargs.get("budget_seconds"),
         "final_fd": 10.0 + seed,
         "final_classes": 10,
         "time_to_good": None,
@@ -177,53 +212,70 @@ def test_cli_lists_the_variants(capsys):
     assert "without:dcgan-batch-norm" in out and "with:ganhacks-label-smoothing" in out
 
 
-def test_verdicts_read_leave_one_out_and_add_one():
-    def rows(variant, fds, kind="leave_one_out", practice=""):
-        return [
-            {
-                "variant": variant,
-                "kind": kind,
-                "practice": practice,
-                "seed": i,
-                "final_fd": fd,
-                "final_classes": 10,
-                "time_to_good": None,
-                "diverged": fd is None,
-                "collapsed": False,
-            }
-            for i, fd in enumerate(fds)
-        ]
+def _rows(variant, fds, kind="leave_one_out", times=None, budget=60.0):
+    times = times or [None] * len(fds)
+    return [
+        {
+            "variant": variant,
+            "kind": kind,
+            "practice": "",
+            "seed": i,
+            "final_fd": fd,
+            "final_classes": 10,
+            "time_to_good": t,
+            "budget_seconds": budget,
+            "diverged": fd is None,
+            "collapsed": False,
+        }
+        for i, (fd, t) in enumerate(zip(fds, times, strict=True))
+    ]
 
+
+def test_verdicts_read_leave_one_out_and_add_one():
     data = (
-        rows("baseline", [20.0, 21.0, 22.0], "baseline")
-        + rows("plain", [200.0, 210.0, 190.0], "plain")
-        + rows("without:dcgan-batch-norm", [60.0, 65.0, 70.0])  # removing it hurts: it helps
-        + rows("without:ganhacks-label-smoothing", [21.0, 20.0, 22.5])  # within the spread
-        + rows("without:dcgan-adam", [None, None, None])  # every run diverged
-        + rows("with:dcgan-batch-norm", [100.0, 110.0, 90.0], "add_one")
-        + rows("with:ganhacks-gaussian-latent", [300.0, 290.0, 310.0], "add_one")
+        _rows("baseline", [20.0, 21.0, 22.0], "baseline", times=[15.0, 18.0, 21.0])
+        + _rows("plain", [200.0, 210.0, 190.0], "plain")
+        # Removing batch norm: never good (60 s, the budget) and a worse FD: it helps.
+        + _rows("without:dcgan-batch-norm", [60.0, 65.0, 70.0])
+        + _rows("without:ganhacks-label-smoothing", [21.0, 20.0, 22.5], times=[14.0, 20.0, 19.0])
+        + _rows("without:dcgan-adam", [None, None, None])  # every run diverged
+        + _rows("with:dcgan-batch-norm", [100.0, 110.0, 90.0], "add_one", times=[30, 40, 35])
+        + _rows("with:ganhacks-gaussian-latent", [300.0, 290.0, 310.0], "add_one")
+        + _rows("adam-beta1-0.9", [40.0, 45.0, 42.0], times=[50.0, None, 55.0])
     )
-    table = {v["practice"]: v for v in ablate.verdicts(data)}
-    assert table["dcgan-batch-norm"]["without_verdict"] == "helps"
-    assert table["dcgan-batch-norm"]["with_verdict"] == "helps"
-    assert table["ganhacks-label-smoothing"]["without_verdict"] == "no measurable effect"
-    assert table["dcgan-adam"]["without_verdict"] == "helps"
-    assert table["ganhacks-gaussian-latent"]["with_verdict"] == "hurts"
-    assert table["ganhacks-noisy-labels"]["with_verdict"] == "no result"
-    # A failure that does not depend on the seed (std 0) is not an effect by itself.
-    flat = rows("plain", [420.6] * 3, "plain") + rows(
-        "with:dcgan-leaky-relu", [420.5] * 3, "add_one"
-    )
-    (leaky,) = [v for v in ablate.verdicts(flat) if v["practice"] == "dcgan-leaky-relu"]
-    assert leaky["with_verdict"] == "no measurable effect"
+    table = {v["variant"]: v for v in ablate.verdicts(data)}
+    norm = table["without:dcgan-batch-norm"]
+    assert norm["without_verdict"] == "helps" and norm["without_fd_verdict"] == "helps"
+    assert norm["without"]["time_to_good"].variant.mean == 60.0  # "never" counts as the budget
+    assert norm["with_verdict"] == "helps" and norm["with_fd_verdict"] == "helps"
+    smooth = table["without:ganhacks-label-smoothing"]
+    assert smooth["without_verdict"] == smooth["without_fd_verdict"] == "no measurable effect"
+    # A diverged run counts as the worst FD of the file, not as missing.
+    assert table["without:dcgan-adam"]["without_fd_verdict"] == "helps"
+    assert table["without:ganhacks-gaussian-latent"]["with_fd_verdict"] == "hurts"
+    assert table["without:ganhacks-noisy-labels"]["with"] is None
+    beta = table["adam-beta1-0.9"]  # the extra row is in the table, read the same way
+    assert beta["practice"] == "dcgan-adam" and beta["without_fd_verdict"] == "helps"
+    assert "with" not in beta
+    # Intervals come with every verdict.
+    comparison = norm["without"]["final_fd"]
+    assert comparison.low <= comparison.difference <= comparison.high
     # Label noise is not in the recipe: its variant adds it, and worse means it hurts.
-    noisy = rows("baseline", [20.0, 21.0, 22.0], "baseline") + rows(
+    noisy = _rows("baseline", [20.0, 21.0, 22.0], "baseline") + _rows(
         "without:ganhacks-noisy-labels", [40.0, 41.0, 42.0]
     )
-    (noise,) = [v for v in ablate.verdicts(noisy) if v["practice"] == "ganhacks-noisy-labels"]
-    assert noise["without_verdict"] == "hurts"
+    noise = {v["variant"]: v for v in ablate.verdicts(noisy)}["without:ganhacks-noisy-labels"]
+    assert noise["without_fd_verdict"] == "hurts"
     figure = ablate.plot_summary(data, floor_fd=2.9)
-    assert len(figure.axes[0].get_yticklabels()) == 7
+    assert len(figure.axes[0].get_yticklabels()) == 8
+
+
+def test_time_to_good_is_only_compared_under_a_time_budget():
+    (row,) = _rows("baseline", [20.0], "baseline", times=[None], budget=None)
+    with pytest.raises(ValueError, match="budget_seconds"):
+        ablate.seconds_to_good(row)
+    (row,) = _rows("baseline", [20.0], "baseline", times=[None], budget=60.0)
+    assert ablate.seconds_to_good(row) == 60.0
 
 
 def test_committed_results_ship_with_the_package():

@@ -146,6 +146,18 @@ def test_quality_check_adds_scores_to_the_history(tmp_path, images):
         callbacks.QualityCheck(scorer, every=0)
 
 
+def test_quality_check_stops_the_run_at_its_time_budget(tmp_path, images):
+    scorer = _PixelScorer()
+    # A budget below one epoch's training time: the first epoch reaches it.
+    check = callbacks.QualityCheck(scorer, every=3, sample_size=50, budget_seconds=1e-6)
+    _, history = _run(tmp_path, images, 5, extra_callbacks=[check])
+    assert history["epoch"] == [1]  # stopped after the epoch that reached the budget
+    assert scorer.calls == 1 and not np.isnan(history["fd"][0])  # and that epoch is scored
+    for bad in (0, -5.0, True, "60"):
+        with pytest.raises(ValueError, match="budget_seconds"):
+            callbacks.QualityCheck(scorer, budget_seconds=bad)
+
+
 def test_checkpoint_carries_the_generator_average(tmp_path, images):
     ema = {"ema_decay": 0.9}
     _run(tmp_path, images, 3, config=ema, extra_callbacks=[callbacks.StopAfterEpoch(1)])

@@ -403,7 +403,7 @@ def test_summarise_gives_mean_spread_delta_and_cost():
     }
     rows = {row["name"]: row for row in studies.summarise(results, baseline="baseline")}
     assert rows["fix"]["modes_covered_mean"] == pytest.approx(7)
-    assert rows["fix"]["modes_covered_std"] == pytest.approx(np.std([6, 8, 7]))
+    assert rows["fix"]["modes_covered_std"] == pytest.approx(np.std([6, 8, 7], ddof=1))
     assert rows["fix"]["modes_covered_delta"] == pytest.approx(3)
     assert rows["fix"]["cost_ratio"] == pytest.approx(2)
     assert rows["baseline"]["cost_ratio"] == 1 and rows["fix"]["runs"] == 3
