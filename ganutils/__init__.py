@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 
 #: The modules, floor by floor (see the docstring above).
 FLOORS = (
-    ("config", "latent", "labels", "data", "book"),
+    ("config", "latent", "labels", "data", "book", "stats"),
     ("distribute", "stabilizers", "models", "metrics", "viz"),
     ("gan", "callbacks", "diagnostics", "train", "toy"),
     ("studies", "ablate", "race"),
@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         models,
         race,
         stabilizers,
+        stats,
         studies,
         toy,
         train,

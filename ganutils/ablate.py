@@ -40,6 +40,8 @@ __all__ = [
     "PLAIN_SWEEP",
     "PRACTICES",
     "RESULTS_FILE",
+    "at_budget",
+    "at_epochs",
     "final_fd",
     "main",
     "plain_overrides",
@@ -355,16 +357,34 @@ def final_fd(row: dict) -> float:
     return math.inf if row["final_fd"] is None else float(row["final_fd"])
 
 
+def at_budget(rows: list[dict], budget_seconds: float = BUDGET_SECONDS) -> list[dict]:
+    """The rows of runs with this time budget (the ablation proper, not the plain sweep)."""
+    return [
+        r
+        for r in rows
+        if r.get("budget_seconds") == budget_seconds and r.get("kind") != "plain_sweep"
+    ]
+
+
+def at_epochs(rows: list[dict], epochs: int) -> list[dict]:
+    """The rows of runs of a fixed number of epochs, without a time budget (earlier ablations)."""
+    return [r for r in rows if not r.get("budget_seconds") and r["epochs"] == epochs]
+
+
 def _measures(runs: list[dict]) -> dict:
-    finite = [final_fd(r) for r in runs]
-    return {"time_to_good": [seconds_to_good(r) for r in runs], "final_fd": finite}
+    values = {"final_fd": [final_fd(r) for r in runs]}
+    if all(r.get("budget_seconds") for r in runs):
+        values["time_to_good"] = [seconds_to_good(r) for r in runs]
+    return values
 
 
 def verdicts(rows: list[dict]) -> list[dict]:
     """One verdict row per leave-one-out variant (each practice, and :data:`EXTRA`).
 
-    Each measure, time to good (primary; "never" counts as the budget) and
-    final FD, goes through :func:`ganutils.studies.compare`. Leave-one-out
+    Each measure, time to good (primary; "never" counts as the budget; only
+    for runs with a time budget) and final FD, goes through
+    :func:`ganutils.studies.compare`. Pass the rows of one budget
+    (:func:`at_budget`) or one epoch count (:func:`at_epochs`). Leave-one-out
     compares the variant with the baseline: the practice **helps** when the
     run *without* it is worse. For a practice the recipe does not use (label
     noise), the variant adds it, and the reading flips. Add-one compares
@@ -395,7 +415,7 @@ def verdicts(rows: list[dict]) -> list[dict]:
     def read(reference, variant):
         if reference is None or variant is None:
             return None
-        return {m: _studies.compare(reference[m], variant[m]) for m in reference}
+        return {m: _studies.compare(reference[m], variant[m]) for m in reference if m in variant}
 
     flip = {"helps": "hurts", "hurts": "helps"}
 
@@ -406,6 +426,9 @@ def verdicts(rows: list[dict]) -> list[dict]:
         # when the variant removes it.
         out = []
         for measure in ("time_to_good", "final_fd"):
+            if measure not in comparisons:
+                out.append(None)
+                continue
             verdict = comparisons[measure].verdict
             out.append(verdict if adds else flip.get(verdict, verdict))
         return tuple(out)
@@ -433,48 +456,84 @@ def verdicts(rows: list[dict]) -> list[dict]:
     return result
 
 
-def plot_summary(rows: list[dict], *, floor_fd: float | None = None, title: str | None = None):
-    """Final MNIST FD per variant: mean and standard deviation over seeds (log scale).
+_COLOURS = {"baseline": "black", "plain": "grey", "leave_one_out": "tab:red", "add_one": "tab:blue"}
 
-    The baseline's mean is a dashed line and the real-data floor a dotted one.
+
+def _interval_points(axis, positions, estimates, kinds):
+    """Means with their 95% intervals (none for a single run), one row per variant."""
+    for y, est, kind in zip(positions, estimates, kinds, strict=True):
+        if est is None:
+            axis.text(
+                0.02, y, " diverged", va="center", fontsize=8, transform=axis.get_yaxis_transform()
+            )
+            continue
+        error = None
+        if est.n > 1:
+            error = [[est.mean - est.low], [est.high - est.mean]]
+        axis.errorbar(est.mean, y, xerr=error, fmt="o", color=_COLOURS.get(kind, "k"), capsize=2)
+
+
+def plot_summary(rows: list[dict], *, floor_fd: float | None = None, title: str | None = None):
+    """Per variant: time to good (with a time budget) and final FD, means with 95% intervals.
+
+    With a time budget the left panel is the time to good ("never" counted
+    as the budget, marked by a dotted line) and the right one the final FD
+    (log scale); runs of a fixed number of epochs get the FD panel only. The
+    baseline's mean is a dashed line and the real-data floor a dotted one.
     Variants with no finite FD (every run diverged) are marked "diverged".
+
+    Raises:
+        ValueError: ``rows`` is empty.
     """
     table = summary(rows)
     if not table:
         raise ValueError("rows holds no results")
-    figure = Figure(figsize=(8, 0.32 * len(table) + 1.4))
-    axis = figure.subplots()
+    groups = _studies.group_rows(rows)
+    timed = all(r.get("budget_seconds") for r in rows)
+    figure = Figure(figsize=(10 if timed else 8, 0.32 * len(table) + 1.6))
+    axes = figure.subplots(1, 2, sharey=True) if timed else [figure.subplots()]
     positions = np.arange(len(table))[::-1]
-    colours = {
-        "baseline": "black",
-        "plain": "grey",
-        "leave_one_out": "tab:red",
-        "add_one": "tab:blue",
-    }
-    for y, row in zip(positions, table, strict=True):
-        if row["final_fd_mean"] is None:
-            axis.text(1, y, " diverged", va="center", fontsize=8)
-            continue
-        axis.errorbar(
-            row["final_fd_mean"],
-            y,
-            xerr=row["final_fd_std"],
-            fmt="o",
-            color=colours.get(row["kind"], "k"),
-        )
-    axis.set_yticks(positions, [row["name"] for row in table], fontsize=8)
-    axis.set_xscale("log")
-    axis.set_xlabel("final MNIST FD (mean ± std over seeds; lower is better)")
-    base = next((row for row in table if row["name"] == "baseline"), None)
-    if base is not None and base["final_fd_mean"] is not None:
-        axis.axvline(
-            base["final_fd_mean"], color="black", linestyle="--", linewidth=1, label="baseline"
-        )
+    names = [row["name"] for row in table]
+    kinds = [row["kind"] for row in table]
+
+    def estimates(values_of):
+        out = []
+        for name in names:
+            values = [v for v in values_of(groups[name]) if math.isfinite(v)]
+            out.append(_studies.estimate(values) if values else None)
+        return out
+
+    fd_axis = axes[-1]
+    fd = estimates(lambda runs: [final_fd(r) for r in runs])
+    _interval_points(fd_axis, positions, fd, kinds)
+    fd_axis.set_xscale("log")
+    fd_axis.set_xlabel("final MNIST FD (mean, 95% interval; lower is better)")
     if floor_fd is not None:
-        axis.axvline(floor_fd, color="green", linestyle=":", linewidth=1, label="real-data floor")
-    axis.legend(loc="lower right", fontsize=8)
+        fd_axis.axvline(
+            floor_fd, color="green", linestyle=":", linewidth=1, label="real-data floor"
+        )
+    base = names.index("baseline") if "baseline" in names else None
+    if base is not None and fd[base] is not None:
+        fd_axis.axvline(fd[base].mean, color="black", linestyle="--", linewidth=1, label="baseline")
+    fd_axis.legend(loc="lower right", fontsize=8)
+    if timed:
+        time_axis = axes[0]
+        seconds = estimates(lambda runs: [seconds_to_good(r) for r in runs])
+        _interval_points(time_axis, positions, seconds, kinds)
+        budget = float(rows[0]["budget_seconds"])
+        time_axis.axvline(
+            budget, color="grey", linestyle=":", linewidth=1, label="budget (never good)"
+        )
+        if base is not None:
+            time_axis.axvline(
+                seconds[base].mean, color="black", linestyle="--", linewidth=1, label="baseline"
+            )
+        time_axis.set_xlabel("seconds to good and holding (mean, 95% interval)")
+        time_axis.set_xlim(0, budget * 1.08)
+        time_axis.legend(loc="lower left", fontsize=8)
+    axes[0].set_yticks(positions, names, fontsize=8)
     if title:
-        axis.set_title(title, fontsize=10)
+        figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     return figure
 

@@ -61,6 +61,7 @@ __all__ = [
     "MnistScore",
     "MnistScorer",
     "QualityBar",
+    "border_ink",
     "class_kl",
     "classes_covered",
     "classifier_score",
@@ -745,3 +746,22 @@ def time_to_good(seconds: Any, good: Any, *, hold: int = GOOD_HOLD) -> float | N
         if good[index : index + hold + 1].all():
             return float(seconds[index])
     return None
+
+
+def border_ink(images, *, width: int = 3) -> float:
+    """Mean ink in a ``width``-pixel frame around each image, in [0, 1].
+
+    MNIST digits are centred with empty borders, so real digits score close to
+    0. Translations and brightness shifts that leak from augmentation into the
+    samples put ink (or grey background) there.
+
+    Args:
+        images: ``(n, h, w, c)`` float in [-1, 1].
+        width: Frame width in pixels.
+    """
+    pixels = (np.asarray(images, dtype=np.float64) + 1.0) / 2.0
+    if pixels.ndim != 4 or min(pixels.shape[1:3]) <= 2 * width:
+        raise ValueError(f"images must be (n, h, w, c) larger than the frame; got {pixels.shape}")
+    mask = np.ones(pixels.shape[1:3], bool)
+    mask[width:-width, width:-width] = False
+    return float(pixels[:, mask].mean())

@@ -13,10 +13,10 @@ shape once, on top of the engine and recipes below it:
   grid of two config fields;
 - :func:`summarise` (mean and spread per variant, difference from a
   baseline, relative cost) and :func:`markdown_table`;
-- **the comparison rule** every chapter's verdicts come from:
-  :func:`estimate` (mean, sample standard deviation, 95% interval) and
-  :func:`compare` ("helps", "hurts" or "no measurable effect", by
-  :data:`VERDICT_RULE`);
+- **the comparison rule** every chapter's verdicts come from, from
+  :mod:`ganutils.stats` and re-exported here: :func:`estimate` (mean,
+  sample standard deviation, 95% interval) and :func:`compare` ("helps",
+  "hurts" or "no measurable effect", by :data:`VERDICT_RULE`);
 - results files: :func:`read_rows`, :func:`append_row`, :func:`provenance`,
   and :func:`committed_results` for the ones the package ships;
 - the one-step equivalence of two distribution strategies:
@@ -41,10 +41,18 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import scipy.stats
 from matplotlib.figure import Figure
 
 from . import config as _config
+from .stats import (
+    CONFIDENCE,
+    RELATIVE_FLOOR,
+    VERDICT_RULE,
+    Comparison,
+    Estimate,
+    compare,
+    estimate,
+)
 
 tf = _config.import_tensorflow()
 import keras  # noqa: E402
@@ -55,6 +63,7 @@ from . import metrics as _metrics  # noqa: E402
 from . import toy as _toy  # noqa: E402
 from . import train as _train  # noqa: E402
 from .callbacks import QualityCheck  # noqa: E402
+from .metrics import border_ink  # noqa: E402  (re-exported: chapter 7 reads it here)
 
 __all__ = [
     "COMMITTED_STUDIES",
@@ -305,25 +314,6 @@ def plot_points(
 
 
 # -- MNIST runs ----------------------------------------------------------------------------
-
-
-def border_ink(images, *, width: int = 3) -> float:
-    """Mean ink in a ``width``-pixel frame around each image, in [0, 1].
-
-    MNIST digits are centred with empty borders, so real digits score close to
-    0. Translations and brightness shifts that leak from augmentation into the
-    samples put ink (or grey background) there.
-
-    Args:
-        images: ``(n, h, w, c)`` float in [-1, 1].
-        width: Frame width in pixels.
-    """
-    pixels = (np.asarray(images, dtype=np.float64) + 1.0) / 2.0
-    if pixels.ndim != 4 or min(pixels.shape[1:3]) <= 2 * width:
-        raise ValueError(f"images must be (n, h, w, c) larger than the frame; got {pixels.shape}")
-    mask = np.ones(pixels.shape[1:3], bool)
-    mask[width:-width, width:-width] = False
-    return float(pixels[:, mask].mean())
 
 
 #: The epoch cap of a run with a time budget: high enough that the budget ends it.
@@ -583,10 +573,14 @@ def markdown_table(
     targets: Mapping[str, str] | None = None,
     metrics: Mapping[str, tuple[str, str]] | None = None,
     first_column: str = "stabiliser",
+    results: Mapping[str, Sequence[Mapping]] | None = None,
+    higher_is_better: Sequence[str] = ("modes_covered", "high_quality"),
 ) -> str:
     """A comparison as a Markdown table: variant, what it targets, cost, effect.
 
-    Each effect cell reads ``mean ± std (delta vs baseline)`` over the seeds.
+    Each effect cell reads ``mean ± std (delta vs baseline)`` over the seeds,
+    and with ``results`` the verdict of :func:`compare` against the baseline
+    (the first row) after it.
 
     Args:
         rows: From :func:`summarise` with a baseline.
@@ -595,6 +589,9 @@ def markdown_table(
             ``{"modes_covered": ("modes covered", ".1f"), "high_quality":
             ("high quality", ".0%")}``.
         first_column: The first column's title.
+        results: Variant name -> its runs (what ``rows`` summarises): adds
+            each cell's verdict.
+        higher_is_better: The metrics where a higher value is the better one.
     """
     metrics = metrics or {
         "modes_covered": ("modes covered", ".1f"),
@@ -617,139 +614,17 @@ def markdown_table(
                 cells.append("n/a")
                 continue
             versus = "" if delta is None else f" ({delta:+{spec}})"
-            cells.append(f"{mean:{spec}} ± {std:{spec}}{versus}")
+            verdict = ""
+            if results is not None and row["name"] != rows[0]["name"]:
+                base, runs = results[rows[0]["name"]], results[row["name"]]
+                values = _finite(run.get(key) for run in runs)
+                reference = _finite(run.get(key) for run in base)
+                if values and reference:
+                    result = compare(reference, values, lower_is_better=key not in higher_is_better)
+                    verdict = f" **{result.verdict}**"
+            cells.append(f"{mean:{spec}} ± {std:{spec}}{versus}{verdict}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-# -- The comparison rule ------------------------------------------------------------------
-
-#: The confidence level of every interval the book reports.
-CONFIDENCE = 0.95
-
-#: A difference smaller than this share of the reference mean is never an effect.
-RELATIVE_FLOOR = 0.05
-
-VERDICT_RULE = (
-    "A variant **helps** when the 95% confidence interval of its difference from the "
-    "reference (Welch's t interval over the seeds) lies wholly on the better side of zero "
-    "and the difference is larger than 5% of the reference's mean; it **hurts** when the "
-    "same holds on the worse side; otherwise it has **no measurable effect**. With fewer "
-    "than two runs on either side there is no verdict."
-)
-"""The rule :func:`compare` applies, in words (chapters glue this text)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Estimate:
-    """A sample's mean with its sample standard deviation and a t interval for the mean.
-
-    ``low`` and ``high`` are ``nan`` (and ``sd`` is ``nan``) with one value.
-    """
-
-    n: int
-    mean: float
-    sd: float
-    low: float
-    high: float
-
-    def __str__(self) -> str:
-        if self.n < 2:
-            return f"{self.mean:.3g} (1 run)"
-        return f"{self.mean:.3g} [{self.low:.3g}, {self.high:.3g}]"
-
-
-def _values(values, name: str) -> np.ndarray:
-    array = np.asarray(list(values), dtype=float)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty sequence of numbers; got {values!r}")
-    if not np.isfinite(array).all():
-        raise ValueError(
-            f"{name} must hold finite numbers (give a failed run a stated value, such as "
-            f"the budget for a time to good never reached); got {array.tolist()}"
-        )
-    return array
-
-
-def estimate(values: Sequence[float], *, confidence: float = CONFIDENCE) -> Estimate:
-    """Mean, sample standard deviation (``ddof=1``) and t interval of the mean of ``values``.
-
-    Raises:
-        ValueError: ``values`` is empty or holds a non-finite number.
-    """
-    array = _values(values, "values")
-    n = array.size
-    mean = float(array.mean())
-    if n < 2:
-        return Estimate(1, mean, math.nan, math.nan, math.nan)
-    sd = float(array.std(ddof=1))
-    half = float(scipy.stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
-    return Estimate(n, mean, sd, mean - half, mean + half)
-
-
-@dataclasses.dataclass(frozen=True)
-class Comparison:
-    """A variant against a reference: both estimates, the difference and its interval, the verdict.
-
-    ``difference`` is the variant's mean minus the reference's; ``low`` and
-    ``high`` bound it (Welch's t interval).
-    """
-
-    reference: Estimate
-    variant: Estimate
-    difference: float
-    low: float
-    high: float
-    verdict: str
-
-
-def compare(
-    reference: Sequence[float],
-    variant: Sequence[float],
-    *,
-    lower_is_better: bool = True,
-    confidence: float = CONFIDENCE,
-    floor: float = RELATIVE_FLOOR,
-) -> Comparison:
-    """The book's comparison rule (:data:`VERDICT_RULE`) for one measure over seeds.
-
-    Args:
-        reference: The reference's value per run (the baseline's FDs, say).
-        variant: The variant's value per run.
-        lower_is_better: Whether a lower value is the better one (FD, seconds).
-        confidence: The interval's confidence level.
-        floor: The smallest difference, as a share of ``|reference mean|``,
-            that can count as an effect.
-
-    Returns:
-        A :class:`Comparison`; its ``verdict`` is ``"helps"``, ``"hurts"``,
-        ``"no measurable effect"`` or ``"too few runs"``.
-
-    Raises:
-        ValueError: An empty sample or a non-finite value.
-    """
-    first, second = _values(reference, "reference"), _values(variant, "variant")
-    ref, var = estimate(first, confidence=confidence), estimate(second, confidence=confidence)
-    difference = var.mean - ref.mean
-    if ref.n < 2 or var.n < 2:
-        return Comparison(ref, var, difference, math.nan, math.nan, "too few runs")
-    a, b = ref.sd**2 / ref.n, var.sd**2 / var.n
-    if a + b == 0.0:  # no spread on either side: the interval is the difference itself
-        low = high = difference
-    else:
-        dof = (a + b) ** 2 / (a**2 / (ref.n - 1) + b**2 / (var.n - 1))
-        half = float(scipy.stats.t.ppf(0.5 + confidence / 2, dof)) * math.sqrt(a + b)
-        low, high = difference - half, difference + half
-    large = abs(difference) > floor * abs(ref.mean)
-    better = high < 0 if lower_is_better else low > 0
-    worse = low > 0 if lower_is_better else high < 0
-    if large and better:
-        verdict = "helps"
-    elif large and worse:
-        verdict = "hurts"
-    else:
-        verdict = "no measurable effect"
-    return Comparison(ref, var, difference, low, high, verdict)
 
 
 # -- Results files -------------------------------------------------------------------------

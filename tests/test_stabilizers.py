@@ -408,7 +408,7 @@ def test_summarise_gives_mean_spread_delta_and_cost():
     assert rows["fix"]["cost_ratio"] == pytest.approx(2)
     assert rows["baseline"]["cost_ratio"] == 1 and rows["fix"]["runs"] == 3
     table = studies.markdown_table(list(rows.values()), targets={"fix": "mode collapse"})
-    assert "| fix | mode collapse | 2.00x | 7.0 ± 0.8 (+3.0) | 80% ± 0% (+30%) |" in table
+    assert "| fix | mode collapse | 2.00x | 7.0 ± 1.0 (+3.0) | 80% ± 0% (+30%) |" in table
     with pytest.raises(ValueError, match="baseline"):
         studies.summarise(results, baseline="nope")
 
