@@ -62,7 +62,13 @@ RUNTIME_OPTIONS = ("strategy", "precision", "jit_compile", "sync_batch_norm")
 # Options added after format 1, with the value every run had before they existed: a
 # saved configuration without them was trained that way (the step drew fresh fakes
 # for the generator's update, and no run had an R1 penalty).
-_ADDED_OPTIONS = {"fresh_fakes": True, "r1_gamma": None}
+_ADDED_OPTIONS = {
+    "fresh_fakes": True,
+    "r1_gamma": None,
+    "r2_gamma": None,
+    "gamma_end_share": None,
+    "gamma_steps": None,
+}
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

@@ -44,7 +44,7 @@ D_UPDATES = ("separate", "mixed", "alternating")
 GENERATOR_LOSSES = ("non_saturating", "minimax")
 LABEL_SMOOTHING = ("none", "two_sided", "one_sided")
 LATENT_DISTRIBUTIONS = ("gaussian", "uniform")
-LOSSES = ("gan", "wgan", "wgan_gp")
+LOSSES = ("gan", "wgan", "wgan_gp", "hinge", "relativistic")
 AUGMENT = (None, "both", "real_only")
 IMAGE_RANGES = ("signed", "unit")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
@@ -134,15 +134,29 @@ class GANOptions:
             over recent steps smooths out the oscillation of the game (Yazici
             et al. 2019).
         loss: ``"gan"`` (the cross-entropy game above), ``"wgan"`` (Wasserstein
-            critic with weight clipping, Arjovsky et al. 2017) or ``"wgan_gp"``
-            (Wasserstein with the gradient penalty, Gulrajani et al. 2017). The
-            Wasserstein losses ignore the label options and ``generator_loss``;
-            pair them with ``d_steps=5`` and a critic without batch normalisation.
+            critic with weight clipping, Arjovsky et al. 2017), ``"wgan_gp"``
+            (Wasserstein with the gradient penalty, Gulrajani et al. 2017),
+            ``"hinge"`` (Lim & Ye 2017, Miyato et al. 2018:
+            :func:`ganutils.stabilizers.hinge_discriminator_losses`, G minimises
+            ``-mean(D(G(z)))``) or ``"relativistic"`` (the relativistic pairing
+            loss of R3GAN, Huang et al. 2024:
+            :func:`ganutils.stabilizers.relativistic_losses`; each real image is
+            paired with one fake, and its whole loss is recorded as
+            ``d_loss_real``, with ``d_loss_fake`` 0). Every loss but ``"gan"``
+            ignores the label options and ``generator_loss``; pair the
+            Wasserstein ones with ``d_steps=5`` and a critic without batch
+            normalisation.
         gp_weight: Weight of the gradient penalty (``loss="wgan_gp"``; paper: 10).
         r1_gamma: Add ``r1_gamma / 2`` times the R1 penalty (the squared
             gradient norm of D at real images,
             :func:`ganutils.stabilizers.r1_penalty`; Mescheder et al. 2018) to
             D's loss; ``None`` adds none. Any loss.
+        r2_gamma: The same penalty at the generated images D is trained on
+            (R2; Huang et al. 2024 pair it with R1); ``None`` adds none.
+        gamma_end_share: With ``gamma_steps``: the gammas fall linearly from
+            their value to this share of it over ``gamma_steps`` generator
+            steps, then stay there (R3GAN decays its gamma over training).
+        gamma_steps: The length of that schedule; ``None`` keeps the gammas fixed.
         clip_value: Clip every critic weight into [-clip_value, clip_value]
             after each update; ``None`` means 0.01 under ``loss="wgan"`` and no
             clipping otherwise (see :attr:`clip_bound`).
@@ -180,6 +194,9 @@ class GANOptions:
     loss: str = "gan"
     gp_weight: float = 10.0
     r1_gamma: float | None = None
+    r2_gamma: float | None = None
+    gamma_end_share: float | None = None
+    gamma_steps: int | None = None
     clip_value: float | None = None
     instance_noise: float | None = None
     instance_noise_steps: int | None = None
@@ -213,8 +230,23 @@ class GANOptions:
             raise ValueError(f"ema_decay must lie in (0, 1) or be None; got {self.ema_decay!r}")
         if not _is_number(self.gp_weight) or not self.gp_weight > 0:
             raise ValueError(f"gp_weight must be a positive number; got {self.gp_weight!r}")
-        if self.r1_gamma is not None and not (_is_number(self.r1_gamma) and self.r1_gamma > 0):
-            raise ValueError(f"r1_gamma must be a positive number or None; got {self.r1_gamma!r}")
+        for name in ("r1_gamma", "r2_gamma"):
+            value = getattr(self, name)
+            if value is not None and not (_is_number(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number or None; got {value!r}")
+        share, steps = self.gamma_end_share, self.gamma_steps
+        if (share is None) != (steps is None):
+            raise ValueError(
+                "gamma_end_share and gamma_steps go together (both None: fixed gammas); "
+                f"got gamma_end_share={share!r}, gamma_steps={steps!r}"
+            )
+        if share is not None:
+            if not (_is_number(share) and share >= 0):
+                raise ValueError(f"gamma_end_share must be a number >= 0; got {share!r}")
+            if not _is_count(steps):
+                raise ValueError(f"gamma_steps must be a positive integer; got {steps!r}")
+            if self.r1_gamma is None and self.r2_gamma is None:
+                raise ValueError("gamma_end_share and gamma_steps need r1_gamma or r2_gamma")
         clip = self.clip_value
         if clip is not None and not (_is_number(clip) and clip > 0):
             raise ValueError(
@@ -253,6 +285,9 @@ class GANOptions:
             "label_noise": float,
             "gp_weight": float,
             "r1_gamma": float,
+            "r2_gamma": float,
+            "gamma_end_share": float,
+            "gamma_steps": int,
             "ema_decay": float,
             "clip_value": float,
             "instance_noise": float,
@@ -277,6 +312,7 @@ class GANOptions:
             )
         extras = {
             "r1_gamma": self.r1_gamma,
+            "r2_gamma": self.r2_gamma,
             "clip_value": self.clip_value,
             "instance_noise": self.instance_noise,
             "augment": self.augment,
@@ -285,7 +321,8 @@ class GANOptions:
         if self.simultaneous and (self.loss != "gan" or any(extras.values())):
             given = ", ".join(f"{name}={value!r}" for name, value in extras.items())
             raise ValueError(
-                "simultaneous=True supports only loss='gan' without r1_gamma, clip_value, "
+                "simultaneous=True supports only loss='gan' without r1_gamma, r2_gamma, "
+                "clip_value, "
                 f"instance_noise, augment or feature_matching; got loss={self.loss!r}, {given}"
             )
 
@@ -527,6 +564,12 @@ class GAN(keras.Model):
         else:
             real_logits = self.discriminator(real_images, training=True)
             fake_logits = self.discriminator(fake_images, training=True)
+        if self.options.loss == "hinge":
+            loss_real, loss_fake = _stabilizers.hinge_discriminator_losses(real_logits, fake_logits)
+            return loss_real, loss_fake, real_logits, fake_logits
+        if self.options.loss == "relativistic":
+            loss, _ = _stabilizers.relativistic_losses(real_logits, fake_logits)
+            return loss, tf.zeros_like(loss), real_logits, fake_logits
         if self.options.loss != "gan":
             loss_real, loss_fake = _stabilizers.wasserstein_critic_losses(real_logits, fake_logits)
             return loss_real, loss_fake, real_logits, fake_logits
@@ -537,8 +580,10 @@ class GAN(keras.Model):
             fake_logits,
         )
 
-    def _g_loss(self, fake_logits):
-        if self.options.loss != "gan":
+    def _g_loss(self, fake_logits, real_logits=None):
+        if self.options.loss == "relativistic":
+            return _stabilizers.relativistic_losses(real_logits, fake_logits)[1]
+        if self.options.loss != "gan":  # the Wasserstein losses and hinge
             return _stabilizers.wasserstein_generator_loss(fake_logits)
         if self.options.generator_loss == "non_saturating":
             return _bce(tf.ones_like(fake_logits), fake_logits)
@@ -559,13 +604,29 @@ class GAN(keras.Model):
             _stabilizers.clip_weights(self.discriminator, bound)
         return outputs, norm
 
+    def _gamma_scale(self):
+        """The gammas' share of their value now: 1, or the linear schedule's at this step."""
+        if self.options.gamma_steps is None:
+            return 1.0
+        done = tf.cast(self.g_optimizer.iterations, tf.float32) / float(self.options.gamma_steps)
+        return 1.0 + (self.options.gamma_end_share - 1.0) * tf.minimum(done, 1.0)
+
+    def _zero_centred_penalties(self, real_images, fake_images):
+        """``r1_gamma / 2 * R1`` at the real images plus ``r2_gamma / 2 * R2`` at the fakes."""
+        total = 0.0
+        for gamma, images in (
+            (self.options.r1_gamma, real_images),
+            (self.options.r2_gamma, fake_images),
+        ):
+            if gamma is not None and images is not None:
+                penalty = _stabilizers.r1_penalty(self.discriminator, tf.stop_gradient(images))
+                total += 0.5 * gamma * self._gamma_scale() * penalty
+        return total
+
     def _one_side(self, images, targets, real=False):
         logits = self.discriminator(images, training=True)
         loss = _bce(targets, logits)
-        if real and self.options.r1_gamma is not None:
-            loss += (
-                0.5 * self.options.r1_gamma * _stabilizers.r1_penalty(self.discriminator, images)
-            )
+        loss += self._zero_centred_penalties(images if real else None, None if real else images)
         return loss, logits
 
     def _discriminator_step(self, real_images, fake_images):
@@ -599,9 +660,7 @@ class GAN(keras.Model):
                 loss += self.options.gp_weight * _stabilizers.gradient_penalty(
                     self.discriminator, real_images, fake_images, seed=self.seed_generator
                 )
-            if self.options.r1_gamma is not None:
-                penalty = _stabilizers.r1_penalty(self.discriminator, real_images)
-                loss += 0.5 * self.options.r1_gamma * penalty
+            loss += self._zero_centred_penalties(real_images, fake_images)
             return loss, loss_real, loss_fake, real_logits, fake_logits
 
         (_, loss_real, loss_fake, real_logits, fake_logits), norm = self._apply(
@@ -616,7 +675,10 @@ class GAN(keras.Model):
             real_features = self.feature_model(self._d_view(real_images, True), training=True)
             fake_features = self.feature_model(fake_images, training=True)
             return _stabilizers.feature_matching_loss(real_features, fake_features)
-        return self._g_loss(self.discriminator(fake_images, training=True))
+        real_logits = None
+        if self.options.loss == "relativistic":  # G's loss pairs each fake with a real image
+            real_logits = self.discriminator(self._d_view(real_images, True), training=True)
+        return self._g_loss(self.discriminator(fake_images, training=True), real_logits)
 
     def _alternating_step(self, real_images, latents=None):
         """``d_steps`` D updates, then one G update through the updated D.

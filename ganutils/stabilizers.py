@@ -46,11 +46,13 @@ __all__ = [
     "feature_extractor",
     "feature_matching_loss",
     "gradient_penalty",
+    "hinge_discriminator_losses",
     "instance_noise_std",
     "interpolate",
     "largest_singular_value",
     "r1_penalty",
     "real_sign",
+    "relativistic_losses",
     "spectral_normalize",
     "wasserstein_critic_losses",
     "wasserstein_generator_loss",
@@ -84,6 +86,36 @@ def wasserstein_critic_losses(real_scores, fake_scores):
 def wasserstein_generator_loss(fake_scores):
     """The generator's WGAN loss: ``-mean(D(G(z)))``."""
     return -ops.mean(fake_scores)
+
+
+def hinge_discriminator_losses(real_logits, fake_logits):
+    """D's hinge loss in its two halves: ``(mean(relu(1 - D(x))), mean(relu(1 + D(G(z)))))``.
+
+    The hinge game of Lim & Ye (2017) and Miyato et al. (2018): D stops
+    pushing a real score once it is above 1 and a fake one once it is below
+    -1. G minimises ``-mean(D(G(z)))`` (:func:`wasserstein_generator_loss`).
+    """
+    return ops.mean(ops.relu(1.0 - real_logits)), ops.mean(ops.relu(1.0 + fake_logits))
+
+
+def relativistic_losses(real_logits, fake_logits):
+    """The relativistic pairing loss: ``(D's loss, G's loss)`` for paired real and fake logits.
+
+    D minimises ``mean(softplus(-(D(x_i) - D(G(z_i)))))`` and G minimises
+    ``mean(softplus(-(D(G(z_i)) - D(x_i))))``: each real image is scored
+    against the fake drawn beside it (Jolicoeur-Martineau 2019; Huang et al.
+    2024, R3GAN). ``softplus(-t)`` is ``-log(sigmoid(t))``.
+
+    Raises:
+        ValueError: The two batches differ in shape (the loss needs pairs).
+    """
+    if tuple(real_logits.shape) != tuple(fake_logits.shape):
+        raise ValueError(
+            "real_logits and fake_logits must have the same shape (one fake per real image); "
+            f"got {tuple(real_logits.shape)} and {tuple(fake_logits.shape)}"
+        )
+    gap = real_logits - fake_logits
+    return ops.mean(ops.softplus(-gap)), ops.mean(ops.softplus(gap))
 
 
 def clip_weights(model: keras.Model, bound: float) -> None:
@@ -162,6 +194,9 @@ def gradient_penalty(
 
 def r1_penalty(discriminator: Callable, real, *, training: bool = True):
     """The R1 penalty ``mean(||grad_x D(x)||^2)`` on real images (Mescheder et al. 2018).
+
+    Called on generated images (held fixed) it is R2, the same penalty on
+    the fake side (Huang et al. 2024 use both).
 
     A zero-centred gradient penalty on the data alone: it pushes D's surface
     flat where the real digits are, so D cannot sharpen around the training

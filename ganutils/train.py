@@ -92,6 +92,9 @@ class TrainConfig:
     loss: str = "gan"
     gp_weight: float = 10.0
     r1_gamma: float | None = None
+    r2_gamma: float | None = None
+    gamma_end_share: float | None = None
+    gamma_steps: int | None = None
     clip_value: float | None = None
     instance_noise: float | None = None
     instance_noise_steps: int | None = None

@@ -29,6 +29,11 @@ for name, options in (
     ("no_batch_norm", {"batch_norm": False}),
     ("sync_batch_norm", {"batch_norm": True}),
     ("unsynced_batch_norm", {"batch_norm": True, "sync_batch_norm": False}),
+    ("hinge", {"batch_norm": False, "loss": "hinge"}),
+    (
+        "relativistic_r1_r2",
+        {"batch_norm": False, "loss": "relativistic", "r1_gamma": 1.0, "r2_gamma": 1.0},
+    ),
 ):
     config = train.TrainConfig(**TINY, **options, batch_size=BATCH)
     one = studies.one_step_weights(config, batch, latents)

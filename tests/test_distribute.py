@@ -49,6 +49,13 @@ def test_mirrored_step_matches_one_device_with_synchronized_batch_norm(two_repli
     assert two_replicas["sync_batch_norm_skipped"] <= 2 * train.TrainConfig().learning_rate
 
 
+@pytest.mark.parametrize("name", ["hinge", "relativistic_r1_r2"])
+def test_mirrored_step_matches_one_device_under_the_modern_losses(two_replicas, name):
+    # Each replica's loss and penalties are means over its own pairs; scaled by the
+    # number of replicas, their gradients add up to the one-device gradient.
+    assert two_replicas[name] < TOLERANCE
+
+
 def test_unsynchronized_batch_norm_differs(two_replicas):
     # Each replica normalises with its own 4 images: a different step altogether.
     assert two_replicas["unsynced_batch_norm"] > 100 * TOLERANCE

@@ -326,7 +326,7 @@ def test_weight_penalties_reach_the_networks_losses():
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("loss", "hinge"),
+        ("loss", "hinged"),
         ("gp_weight", 0.0),
         ("clip_value", -0.01),
         ("instance_noise", -0.1),
@@ -502,3 +502,115 @@ def test_r1_trains_the_book_discriminator_under_fit(real_batch):
     dataset = train.make_dataset(real_batch, batch_size=32)
     logs = gan.fit(dataset, epochs=1, verbose=0, shuffle=False).history
     assert np.isfinite(logs["d_loss"][0]) and np.isfinite(logs["g_loss"][0])
+
+
+# -- The modern baseline: hinge, the relativistic pairing loss, R2 and the gamma schedule ----
+
+
+def test_hinge_losses_match_their_formula():
+    real = np.array([[2.0], [0.5], [-1.0]], np.float32)
+    fake = np.array([[-3.0], [0.0], [1.0]], np.float32)
+    loss_real, loss_fake = st.hinge_discriminator_losses(real, fake)
+    assert float(loss_real) == pytest.approx((0.0 + 0.5 + 2.0) / 3)  # relu(1 - D(x))
+    assert float(loss_fake) == pytest.approx((0.0 + 1.0 + 2.0) / 3)  # relu(1 + D(G(z)))
+
+
+def test_relativistic_losses_pair_each_real_with_its_fake():
+    real = np.array([[2.0], [0.5], [-1.0]], np.float32)
+    fake = np.array([[-3.0], [0.0], [1.0]], np.float32)
+    d_loss, g_loss = st.relativistic_losses(real, fake)
+    gap = (real - fake).ravel()
+    softplus = np.log1p(np.exp(-gap))  # softplus(-(D(x) - D(G(z))))
+    assert float(d_loss) == pytest.approx(softplus.mean(), rel=1e-6)
+    assert float(g_loss) == pytest.approx(np.log1p(np.exp(gap)).mean(), rel=1e-6)
+    # Pairing matters: shuffling the fakes changes the loss (a mean of differences would not).
+    assert float(st.relativistic_losses(real, fake[::-1])[0]) != pytest.approx(float(d_loss))
+    with pytest.raises(ValueError, match="same shape"):
+        st.relativistic_losses(real, fake[:2])
+
+
+def _linear_gan(**options):
+    generator = keras.Sequential([keras.Input((2,)), layers.Dense(3)])
+    generator.set_weights([np.array([[0.5, -1.0, 0.2], [0.3, 0.1, -0.4]]), np.zeros(3)])
+    gan = engine.GAN(generator, _dense_critic([0.7, -0.2, 0.4], 0.1), latent_dim=2, **options)
+    gan.compile(
+        d_optimizer=engine.make_optimizer("sgd", 0.5),
+        g_optimizer=engine.make_optimizer("sgd", 0.5),
+    )
+    return gan
+
+
+_REAL = np.array([[1.0, 0.5, -0.5], [0.2, -0.3, 0.8]], np.float32)
+_LATENTS = np.array([[1.0, -1.0], [0.5, 2.0]], np.float32)
+_W = np.array([[0.7], [-0.2], [0.4]])
+
+
+@pytest.mark.parametrize("loss", ["gan", "hinge", "relativistic"])
+def test_each_gamma_adds_gamma_times_w_to_the_discriminators_gradient(loss):
+    # On D(x) = w . x + b both R1 (at real images) and R2 (at fakes) equal ||w||^2, so
+    # each adds gamma * w to D's gradient: SGD at 0.5 moves w by an extra -0.5 * gamma * w.
+    moved = {}
+    for name, options in {
+        "none": {},
+        "r1": {"r1_gamma": 2.0},
+        "r2": {"r2_gamma": 2.0},
+        "both": {"r1_gamma": 2.0, "r2_gamma": 1.0},
+    }.items():
+        gan = _linear_gan(loss=loss, **options)
+        gan.train_step((_REAL, _LATENTS))
+        moved[name] = [w.numpy() for w in gan.discriminator.trainable_weights]
+    for name, gamma in (("r1", 2.0), ("r2", 2.0), ("both", 3.0)):
+        np.testing.assert_allclose(moved[name][0], moved["none"][0] - 0.5 * gamma * _W, atol=1e-6)
+        np.testing.assert_allclose(moved[name][1], moved["none"][1], atol=1e-7)
+
+
+def test_the_relativistic_step_reports_its_formula_and_updates_g_through_the_pair():
+    gan = _linear_gan(loss="relativistic")
+    fakes = gan.generator(_LATENTS).numpy()
+    real_logits = _REAL @ _W + 0.1
+    fake_logits = fakes @ _W + 0.1
+    logs = gan.train_step((_REAL, _LATENTS))
+    expected = np.log1p(np.exp(-(real_logits - fake_logits))).mean()
+    assert float(logs["d_loss"]) == pytest.approx(expected, rel=1e-5)  # before D's update
+    assert float(logs["d_loss_fake"]) == 0.0  # the pair's loss is recorded whole, as real
+
+
+def test_the_gamma_schedule_falls_linearly_then_holds():
+    gan = _linear_gan(r1_gamma=10.0, gamma_end_share=0.1, gamma_steps=4)
+    scales = []
+    for _ in range(6):
+        scales.append(float(gan._gamma_scale()))
+        gan.g_optimizer.iterations.assign_add(1)
+    np.testing.assert_allclose(scales, [1.0, 0.775, 0.55, 0.325, 0.1, 0.1], atol=1e-6)
+    assert float(_linear_gan(r1_gamma=1.0)._gamma_scale()) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"loss": "hinged"}, "loss"),
+        ({"r2_gamma": -1.0}, "r2_gamma"),
+        ({"r2_gamma": 1.0, "simultaneous": True}, "simultaneous"),
+        ({"r1_gamma": 1.0, "gamma_end_share": 0.1}, "go together"),
+        ({"r1_gamma": 1.0, "gamma_end_share": -0.1, "gamma_steps": 10}, "gamma_end_share"),
+        ({"r1_gamma": 1.0, "gamma_end_share": 0.1, "gamma_steps": 0}, "gamma_steps"),
+        ({"gamma_end_share": 0.1, "gamma_steps": 10}, "need r1_gamma or r2_gamma"),
+        ({"loss": "relativistic", "d_updates": "alternating"}, "d_updates"),
+    ],
+)
+def test_modern_baseline_options_are_checked(options, match):
+    with pytest.raises(ValueError, match=match):
+        engine.GANOptions(latent_dim=4, **options)
+
+
+@pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
+def test_relativistic_r1_r2_trains_under_mixed_precision(real_batch, precision):
+    config = train.TrainConfig(
+        **TINY, loss="relativistic", r1_gamma=1.0, r2_gamma=1.0, precision=precision
+    )
+    gan = train.build_gan(config)
+    logs = {name: float(value) for name, value in gan.train_step(real_batch).items()}
+    assert all(np.isfinite(v) for v in logs.values()), logs
+    hinge = train.build_gan(train.TrainConfig(**TINY, loss="hinge", precision=precision))
+    logs = {name: float(value) for name, value in hinge.train_step(real_batch).items()}
+    assert all(np.isfinite(v) for v in logs.values()), logs
