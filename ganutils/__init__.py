@@ -8,7 +8,7 @@ only from its own floor or below (``ganutils/README.md`` draws the plan, and
 2. Keras pieces: ``distribute``, ``stabilizers``, ``models``, ``metrics``,
    ``viz``;
 3. the engine and recipes: ``gan``, ``callbacks``, ``diagnostics``, ``train``, ``toy``;
-4. studies: ``studies``, ``ablate``, ``race``.
+4. studies: ``studies``, ``ablate``, ``race``, ``footings``.
 
 Modules load on first use, so ``import ganutils`` is instant and does not
 start TensorFlow: call :func:`ganutils.config.setup` first in a notebook so
@@ -28,7 +28,7 @@ FLOORS = (
     ("config", "latent", "labels", "data", "book", "stats"),
     ("distribute", "stabilizers", "models", "metrics", "viz"),
     ("gan", "callbacks", "diagnostics", "train", "toy"),
-    ("studies", "ablate", "race"),
+    ("studies", "ablate", "race", "footings"),
 )
 _SUBMODULES = tuple(name for floor in FLOORS for name in floor)
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         data,
         diagnostics,
         distribute,
+        footings,
         gan,
         labels,
         latent,
