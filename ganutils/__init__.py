@@ -4,9 +4,10 @@ Each idea lives in its own module, on one of four floors; a module imports
 only from its own floor or below (``ganutils/README.md`` draws the plan, and
 ``tests/test_layout.py`` holds the package to it):
 
-1. no TensorFlow at import: ``config``, ``latent``, ``labels``, ``data``, ``book``;
+1. no TensorFlow at import: ``config``, ``latent``, ``labels``, ``data``, ``book``,
+   ``stats``, ``dirac``;
 2. Keras pieces: ``distribute``, ``stabilizers``, ``models``, ``metrics``,
-   ``viz``;
+   ``viz``, ``stacked``;
 3. the engine and recipes: ``gan``, ``callbacks``, ``diagnostics``, ``train``, ``toy``;
 4. studies: ``studies``, ``ablate``, ``race``, ``footings``.
 
@@ -25,8 +26,8 @@ __version__ = "0.1.0"
 
 #: The modules, floor by floor (see the docstring above).
 FLOORS = (
-    ("config", "latent", "labels", "data", "book", "stats"),
-    ("distribute", "stabilizers", "models", "metrics", "viz"),
+    ("config", "latent", "labels", "data", "book", "stats", "dirac"),
+    ("distribute", "stabilizers", "models", "metrics", "viz", "stacked"),
     ("gan", "callbacks", "diagnostics", "train", "toy"),
     ("studies", "ablate", "race", "footings"),
 )
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         config,
         data,
         diagnostics,
+        dirac,
         distribute,
         footings,
         gan,
@@ -51,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         models,
         race,
         stabilizers,
+        stacked,
         stats,
         studies,
         toy,
