@@ -9,7 +9,7 @@ only from its own floor or below (``ganutils/README.md`` draws the plan, and
 2. Keras pieces: ``distribute``, ``stabilizers``, ``models``, ``metrics``,
    ``viz``, ``stacked``;
 3. the engine and recipes: ``gan``, ``callbacks``, ``diagnostics``, ``train``, ``toy``;
-4. studies: ``studies``, ``ablate``, ``race``, ``footings``.
+4. studies: ``studies``, ``ablate``, ``race``, ``footings``, ``modern``.
 
 Modules load on first use, so ``import ganutils`` is instant and does not
 start TensorFlow: call :func:`ganutils.config.setup` first in a notebook so
@@ -29,7 +29,7 @@ FLOORS = (
     ("config", "latent", "labels", "data", "book", "stats", "dirac"),
     ("distribute", "stabilizers", "models", "metrics", "viz", "stacked"),
     ("gan", "callbacks", "diagnostics", "train", "toy"),
-    ("studies", "ablate", "race", "footings"),
+    ("studies", "ablate", "race", "footings", "modern"),
 )
 _SUBMODULES = tuple(name for floor in FLOORS for name in floor)
 
@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         latent,
         metrics,
         models,
+        modern,
         race,
         stabilizers,
         stacked,

@@ -54,6 +54,7 @@ __all__ = [
     "results_by_variant",
     "run_study",
     "settings_table",
+    "toy_row",
     "toy_variants",
 ]
 
@@ -283,7 +284,8 @@ def _key(footing: str, variant: str, seed: int, profile: str) -> tuple:
     return (footing, variant, int(seed), profile)
 
 
-def _toy_row(variant, footing: str, seed: int, steps: int) -> dict:
+def toy_row(variant, footing: str, seed: int, steps: int = TOY_STEPS) -> dict:
+    """Train one toy variant on one footing with one seed: its results row (256 points kept)."""
     fields = {**FOOTINGS[footing], "steps": steps, "check_every": max(1, steps // 4)}
     base = _toy.ToyConfig(**fields)
     if "instance_noise_steps" in variant.gan_options:
@@ -375,7 +377,7 @@ def run_study(
                     row.update(floor_fd=float(bar.floor_fd), bar_fd=float(bar.fd))
                     data = f"{summary}; {len(images)} images"
                 else:
-                    row = _toy_row(variant, footing, seed, toy_steps)
+                    row = toy_row(variant, footing, seed, toy_steps)
                     row.update(variant=variant.name, seed=int(seed), steps=toy_steps)
                     data = f"toy {FOOTINGS[footing]['mixture']}"
                 row.update(footing=footing, target=variant.description)

@@ -288,14 +288,16 @@ def build_generator(
     noise: float = 0.0,
     l1: float = 0.0,
     l2: float = 0.0,
+    channels: int = 1,
     seed: int | None = None,
     name: str = "generator",
 ) -> keras.Model:
-    """The book's MNIST generator: a latent vector to a 28 x 28 x 1 image.
+    """The book's MNIST generator: a latent vector to a 28 x 28 x ``channels`` image.
 
     Dense to 7 x 7 x ``filters`` -> up-block to 14 x 14 x ``filters / 2`` ->
-    transposed convolution to 28 x 28 x 1 with ``tanh``. Deliberately small, so
-    a CPU trains it to good digits in about a minute; ``filters`` scales it.
+    transposed convolution to 28 x 28 x ``channels`` (1; 3 for StackedMNIST) with
+    ``tanh``. Deliberately small, so a CPU trains it to good digits in about a
+    minute; ``filters`` scales it.
 
     Args:
         latent_dim: Length of the latent vector z.
@@ -311,15 +313,17 @@ def build_generator(
         noise: Standard deviation of ``GaussianNoise`` after each hidden
             activation (noise in the generator's layers; training calls only).
         l1, l2: Weight penalties on every kernel, added to G's loss by the GAN.
+        channels: Channels of the image (3 for StackedMNIST, :mod:`ganutils.stacked`).
         seed: Seed for the initialisers.
         name: Model name.
 
     Returns:
         A functional ``keras.Model`` from ``(n, latent_dim)`` float32 to
-        ``(n, 28, 28, 1)`` float32 in the output activation's range.
+        ``(n, 28, 28, channels)`` float32 in the output activation's range.
     """
     _check_positive("latent_dim", latent_dim)
     _check_positive("filters", filters)
+    _check_positive("channels", channels)
     if filters < 2:
         raise ValueError(f"filters must be at least 2; got {filters}")
     _check_choice("activation", activation, ("leaky_relu", "relu"))
@@ -356,7 +360,7 @@ def build_generator(
         name="up_14x14",
     )(x)
     x = up_block(
-        1,
+        channels,
         kernel_size=kernel_size,
         batch_norm=False,
         activation=None,

@@ -631,7 +631,7 @@ def markdown_table(
 
 
 #: The studies whose results the package ships in ``ganutils/results/<study>/results.jsonl``.
-COMMITTED_STUDIES = ("ablation", "time_to_quality", "stabilisers")
+COMMITTED_STUDIES = ("ablation", "time_to_quality", "stabilisers", "modern")
 
 
 def read_rows(path) -> list[dict]:

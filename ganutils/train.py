@@ -66,6 +66,8 @@ class TrainConfig:
     batch_size: int = 64
     max_digits: int | None = None
     latent_dim: int = 100
+    # Image channels: 1 for MNIST, 3 for StackedMNIST (ganutils.stacked).
+    channels: int = 1
     g_filters: int = 64
     d_filters: int = 64
     kernel_size: int = 5
@@ -123,7 +125,15 @@ class TrainConfig:
     sync_batch_norm: bool = True
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "g_filters", "d_filters", "kernel_size", "grid_size"):
+        for name in (
+            "epochs",
+            "batch_size",
+            "channels",
+            "g_filters",
+            "d_filters",
+            "kernel_size",
+            "grid_size",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}")
@@ -244,6 +254,7 @@ def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: in
         noise=config.g_noise,
         l1=config.l1,
         l2=config.l2,
+        channels=config.channels,
         seed=config.seed,
     )
     discriminator = _models.build_discriminator(
@@ -258,6 +269,7 @@ def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: in
         minibatch_stddev=config.minibatch_stddev,
         l1=config.l1,
         l2=config.l2,
+        image_shape=(28, 28, config.channels),
         seed=config.seed + 100,
     )
     for network in (generator, discriminator):

@@ -1,0 +1,505 @@
+"""Chapter 10's study: the modern baseline (R1, R2, the relativistic loss) against the folklore.
+
+Five setups, each at the settings its paper publishes (:data:`SETUPS` says
+which came from where), measured with the book's comparison rule over seeds:
+
+- the book's **DCGAN recipe** (the baseline of chapters 4 and 8);
+- **hinge + spectral norm** (Miyato et al. 2018);
+- **WGAN-GP** (Gulrajani et al. 2017);
+- **R1 only**: the non-saturating loss with a zero-centred penalty at the
+  real images (Mescheder et al. 2018);
+- **relativistic + R1 + R2**: the loss of R3GAN (Huang et al. 2024).
+
+They run on the toy ring and grid (modes covered, high-quality share), on
+MNIST (time to good, final FD, the ablation's 60 s budget) and on
+StackedMNIST (modes covered and KL from uniform, over
+:data:`STACKED_SAMPLES` samples, beside what a perfect generator scores).
+Then the R3GAN question: under the relativistic + R1 + R2 loss, which of the
+DCGAN practices still matter (:data:`REMOVALS`, left out one at a time).
+
+The toy rows of the recipe and WGAN-GP and their MNIST rows are the runs of
+chapter 7's study (:mod:`ganutils.footings`: the same footings, seeds and
+budget), so :func:`combined` reads them from there instead of running them
+twice.
+
+``python -m ganutils.modern --out ganutils/results/modern`` runs the study;
+it appends one JSON line per run and resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import config as _config
+from . import data as _data
+from . import diagnostics as _diagnostics
+from . import footings as _footings
+from . import metrics as _metrics
+from . import models as _models
+from . import stacked as _stacked
+from . import studies as _studies
+from . import train as _train
+
+tf = _config.import_tensorflow()
+import keras  # noqa: E402
+from keras import ops  # noqa: E402
+
+__all__ = [
+    "ABLATION_MULTIPLE",
+    "MNIST_MULTIPLES",
+    "PAPER_STACKED",
+    "PARTS",
+    "RECIPE",
+    "REMOVALS",
+    "REUSED",
+    "SETUPS",
+    "STACKED_MULTIPLES",
+    "STACKED_SAMPLES",
+    "STACKED_STACKS",
+    "STACKED_STEPS",
+    "TOY_FOOTINGS",
+    "ablation_variants",
+    "combined",
+    "main",
+    "mnist_variants",
+    "run_stacked",
+    "run_study",
+    "setup_of",
+    "stacked_variants",
+    "toy_variants",
+]
+
+#: The name of the book's recipe in every table (``"baseline"`` in the results files).
+RECIPE = "DCGAN recipe"
+
+#: The four setups beside the recipe, each at its paper's published settings.
+SETUPS = (
+    _footings.Setting(
+        "hinge + spectral norm",
+        "a too-sharp discriminator",
+        source="miyato2018spectral",
+        settings="hinge loss, spectral norm in D, Adam 2e-4, beta (0.5, 0.999), 1 D step",
+        optimizer={"optimizer": "adam", "learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999},
+        options={"loss": "hinge"},
+        layer="spectral_norm",
+        sweep=True,
+    ),
+    next(s for s in _footings.SETTINGS if s.name == "WGAN-GP"),
+    _footings.Setting(
+        "R1",
+        "no convergence near the equilibrium",
+        source="mescheder2018which",
+        settings="non-saturating loss, R1 gamma 10, RMSProp 1e-4, hard labels",
+        optimizer={"optimizer": "rmsprop", "learning_rate": 1e-4},
+        options={"loss": "gan", "r1_gamma": 10.0, "label_smoothing": "none"},
+        sweep=True,
+    ),
+    _footings.Setting(
+        "relativistic + R1 + R2",
+        "no convergence, and the tricks it needs",
+        source="huang2024r3gan",
+        settings="relativistic pairing loss, R1 and R2 gamma 10, Adam 2e-4, beta (0, 0.99)",
+        optimizer={"optimizer": "adam", "learning_rate": 2e-4, "beta_1": 0.0, "beta_2": 0.99},
+        options={"loss": "relativistic", "r1_gamma": 10.0, "r2_gamma": 10.0},
+        sweep=True,
+    ),
+)
+
+#: The toy footings of the comparison: chapter 7's healthy ring and grid (1,500 steps, batch 128).
+TOY_FOOTINGS = ("healthy-ring", "healthy-grid")
+#: Rows of chapter 7's study that are this study's runs too (same footing, seed and budget).
+REUSED = ("baseline", "WGAN-GP", "WGAN-GP (lr x4)", "WGAN-GP (lr x16)")
+#: Multiples of each paper's learning rate run on MNIST (those of chapter 7's MNIST runs).
+MNIST_MULTIPLES = (1, 16)
+
+#: StackedMNIST: stacks drawn from the digits, generator steps per run, samples scored.
+STACKED_STACKS = 19_200
+STACKED_STEPS = 600
+STACKED_SAMPLES = 26_000
+#: Each setup's learning-rate multiple on StackedMNIST: its best on MNIST by mean final FD
+#: (tests/test_modern.py checks it against the committed MNIST runs).
+STACKED_MULTIPLES = {
+    "hinge + spectral norm": 16,
+    "WGAN-GP": 16,
+    "R1": 16,
+    "relativistic + R1 + R2": 16,
+}
+#: The learning-rate multiple of the relativistic + R1 + R2 base of the ablation (as above).
+ABLATION_MULTIPLE = 16
+
+#: The DCGAN practices (and the book's generator average) left out one at a time under the
+#: relativistic + R1 + R2 loss: name -> (what replaces it, TrainConfig fields).
+REMOVALS: dict[str, tuple[str, dict]] = {
+    "without:dcgan-batch-norm": ("no batch normalisation", {"batch_norm": False}),
+    "without:dcgan-gaussian-init": (
+        "Keras' Glorot uniform initialiser instead of N(0, 0.02)",
+        {"kernel_initializer": "glorot_uniform"},
+    ),
+    "without:dcgan-leaky-relu": ("ReLU instead of LeakyReLU in D", {"d_activation": "relu"}),
+    "without:dcgan-strided-downsampling": ("max pooling in D", {"downsample": "maxpool"}),
+    "without:dcgan-scale-tanh": ("images in [0, 1], sigmoid output", {"image_range": "unit"}),
+    "without:ganhacks-gaussian-latent": ("a uniform latent", {"latent_distribution": "uniform"}),
+    "without:generator-ema": ("sampling the raw generator (no average)", {"ema_decay": None}),
+}
+
+#: What the parts of the study are called on the command line.
+PARTS = ("toy", "mnist", "stacked", "ablation")
+
+#: StackedMNIST rows as Huang et al. 2024 (R3GAN) tabulate them, each from its own paper
+#: with much larger models and runs: (method, modes covered, KL, the method's source).
+PAPER_STACKED = (
+    ("DCGAN", 99, 3.40, "radford2015dcgan"),
+    ("WGAN-GP", 959, 0.73, "gulrajani2017wgangp"),
+    ("PacGAN", 992, 0.28, "lin2018pacgan"),
+    ("R3GAN (config E)", 1000, 0.029, "huang2024r3gan"),
+)
+
+
+def setup_of(name: str) -> _footings.Setting:
+    """The setting behind a row name (``"R1 (lr x16)"`` -> the R1 setting at x16)."""
+    for setting in SETUPS:
+        for multiple in _footings.SWEEP:
+            if setting.scaled(multiple).name == name:
+                return setting.scaled(multiple)
+    raise ValueError(f"name must be a setup of SETUPS (at a multiple of SWEEP); got {name!r}")
+
+
+def toy_variants() -> list[_studies.Variant]:
+    """The toy variants this study runs itself: every setup not in :data:`REUSED`."""
+    return [v for v in _footings.toy_variants(SETUPS) if v.name not in REUSED]
+
+
+def _mnist_variant(setting: _footings.Setting, *, kind: str = "", practice: str = ""):
+    overrides = {**setting.optimizer, **setting.options}
+    if setting.layer:
+        overrides[setting.layer] = True
+    return _studies.Variant(
+        setting.name, setting.target, overrides=overrides, kind=kind, practice=practice
+    )
+
+
+def mnist_variants() -> list[_studies.Variant]:
+    """The MNIST variants this study runs itself: each setup not in :data:`REUSED`."""
+    variants = []
+    for setting in SETUPS:
+        for multiple in MNIST_MULTIPLES:
+            scaled = setting.scaled(multiple)
+            if scaled.name not in REUSED:
+                variants.append(_mnist_variant(scaled))
+    return variants
+
+
+def stacked_variants() -> list[_studies.Variant]:
+    """The recipe and every setup at its :data:`STACKED_MULTIPLES` multiple."""
+    variants = [_studies.Variant("baseline", "the book's recipe")]
+    for setting in SETUPS:
+        variants.append(_mnist_variant(setting.scaled(STACKED_MULTIPLES[setting.name])))
+    return variants
+
+
+def ablation_variants() -> list[_studies.Variant]:
+    """The relativistic + R1 + R2 base (at :data:`ABLATION_MULTIPLE`) and each removal."""
+    base = _mnist_variant(setup_of("relativistic + R1 + R2").scaled(ABLATION_MULTIPLE))
+    variants = [dataclasses.replace(base, name="r3-baseline", kind="baseline")]
+    for name, (description, overrides) in REMOVALS.items():
+        variants.append(
+            _studies.Variant(
+                name,
+                description,
+                overrides={**base.overrides, **overrides},
+                kind="leave_one_out",
+                practice=name.split(":", 1)[1],
+            )
+        )
+    return variants
+
+
+def run_stacked(
+    variant: _studies.Variant,
+    seed: int,
+    *,
+    profile,
+    stacks: np.ndarray,
+    classifier,
+    steps: int = STACKED_STEPS,
+    samples: int = STACKED_SAMPLES,
+    keep: int = 8,
+) -> dict:
+    """Train ``variant`` on StackedMNIST for ``steps`` generator steps; score its modes.
+
+    Args:
+        stacks: ``(n, 28, 28, 3)`` float32 in [-1, 1] (:func:`ganutils.stacked.stack_digits`
+            of scaled digits); ``n`` must be a whole number of batches per epoch times
+            the epochs that ``steps`` needs.
+        classifier: The book's classifier (:func:`ganutils.models.load_classifier`).
+        steps: Generator steps; a whole number of epochs over ``stacks``.
+        samples: Generated stacks scored (26,000 in the PacGAN and R3GAN papers).
+        keep: Generated stacks kept in the row (uint8), for the chapter's grid.
+
+    Returns:
+        ``modes_covered``, ``kl``, ``n`` (see :func:`ganutils.stacked.coverage`),
+        ``train_seconds``, ``step_ms``, ``diverged``, ``config`` and ``samples``.
+
+    Raises:
+        ValueError: ``stacks`` of the wrong shape, or ``steps`` not a whole
+            number of epochs over them.
+    """
+    array = np.asarray(stacks)
+    if array.ndim != 4 or array.shape[1:] != (28, 28, 3) or array.dtype != np.float32:
+        raise ValueError(f"stacks must be float32 (n, 28, 28, 3); got {array.dtype} {array.shape}")
+    batch = profile.batch_size
+    per_epoch = len(array) // batch
+    if per_epoch < 1 or steps % per_epoch:
+        raise ValueError(
+            f"steps ({steps}) must be a positive multiple of the {per_epoch} batches of "
+            f"{batch} in one epoch over the {len(array)} stacks"
+        )
+    config = _train.TrainConfig.for_profile(
+        profile, **variant.overrides, seed=int(seed), channels=3, epochs=steps // per_epoch
+    )
+    timer = _studies.StepTimer()
+    monitor = _diagnostics.TrainingMonitor(verbose=False)
+    start = time.perf_counter()
+    gan, _ = _train.train_mnist(
+        config, images=array, extra_callbacks=[timer, monitor], progress=False
+    )
+    seconds = time.perf_counter() - start
+    latents = keras.random.normal((samples, config.latent_dim), seed=int(seed))
+    generated = np.concatenate(
+        [
+            ops.convert_to_numpy(gan.sampler(latents[i : i + 1000], training=False))
+            for i in range(0, samples, 1000)
+        ]
+    )
+    diverged = monitor.stopped_at is not None or not np.all(np.isfinite(generated))
+    if config.image_range == "unit":  # the classifier reads [-1, 1]
+        generated = generated * 2.0 - 1.0
+    score = (
+        {"modes_covered": 0, "kl": None, "n": samples}
+        if diverged
+        else _stacked.coverage(_stacked.read_modes(classifier, np.clip(generated, -1.0, 1.0)))
+    )
+    kept = np.round((np.clip(generated[:keep], -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+    return {
+        **score,
+        "variant": variant.name,
+        "seed": int(seed),
+        "steps": int(steps),
+        "train_seconds": seconds,
+        "step_ms": timer.median_ms(),
+        "diverged": bool(diverged),
+        "config": config.to_dict(),
+        "samples": kept.tolist(),
+    }
+
+
+def _key(part: str, variant: str, seed: int, profile: str) -> tuple:
+    return (part, variant, int(seed), profile)
+
+
+def run_study(
+    out_dir,
+    *,
+    parts: Sequence[str] = PARTS,
+    seeds: Sequence[int] = (0, 1, 2),
+    profile=None,
+    toy_steps: int = _footings.TOY_STEPS,
+    budget_seconds: float = _footings.MNIST_BUDGET_SECONDS,
+    stacked_steps: int = STACKED_STEPS,
+    stacked_samples: int = STACKED_SAMPLES,
+    stacked_stacks: int = STACKED_STACKS,
+    log=print,
+) -> list[dict]:
+    """Run every part's variants for every seed; append a row per run; resume.
+
+    Rows already in ``out_dir/results.jsonl`` (same part, variant, seed and
+    profile) are skipped. Parts run in the order given, seeds inside each part.
+
+    Args:
+        parts: Among :data:`PARTS`: ``"toy"`` (:func:`toy_variants` on
+            :data:`TOY_FOOTINGS`), ``"mnist"`` (:func:`mnist_variants`),
+            ``"stacked"`` (:func:`stacked_variants`) and ``"ablation"``
+            (:func:`ablation_variants`, on MNIST).
+        toy_steps: Generator steps of each toy run.
+        budget_seconds: Training seconds of each MNIST run.
+        stacked_steps, stacked_samples: See :func:`run_stacked`.
+        stacked_stacks: StackedMNIST images drawn from the digits (seed 0).
+
+    Returns:
+        All rows of the results file after the run.
+
+    Raises:
+        ValueError: An unknown part, or no seeds.
+    """
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise ValueError(f"parts must be among {PARTS}; got {unknown}")
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    if not isinstance(profile, _config.Profile):
+        profile = _config.get_profile(profile)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "results.jsonl"
+    done = {
+        _key(r["part"], _row_name(r), r["seed"], r["profile"]) for r in _studies.read_rows(path)
+    }
+    digits = _data.load_mnist(limit=profile.max_digits)
+    images = _data.scale_images(digits.images)
+    summary = f"{digits.summary}; {len(images)} images"
+    scorer = bar = stacks = classifier = None
+
+    def append(part, row, data, started):
+        row.update(part=part)
+        row.update(_studies.provenance(profile, data))
+        _studies.append_row(path, row)
+        log(
+            f"{part} {row.get('footing', '')} {row['variant']} seed {row['seed']}: "
+            f"{time.perf_counter() - started:.0f} s"
+        )
+
+    for part in parts:
+        variants = {
+            "toy": toy_variants,
+            "mnist": mnist_variants,
+            "stacked": stacked_variants,
+            "ablation": ablation_variants,
+        }[part]()
+        for seed in seeds:
+            for footing in TOY_FOOTINGS if part == "toy" else (None,):
+                for variant in variants:
+                    name = variant.name if footing is None else f"{footing}/{variant.name}"
+                    if _key(part, name, seed, profile.name) in done:
+                        continue
+                    started = time.perf_counter()
+                    if part == "toy":
+                        row = _footings.toy_row(variant, footing, seed, toy_steps)
+                        row.update(footing=footing, steps=toy_steps)
+                        row.update(variant=variant.name, seed=int(seed))
+                        append(part, row, f"toy {_footings.FOOTINGS[footing]['mixture']}", started)
+                        # The key holds the footing; the row keeps the plain variant name.
+                        continue
+                    if part == "stacked":
+                        if stacks is None:
+                            stacks, _ = _stacked.stack_digits(
+                                images, digits.labels, stacked_stacks, seed=0
+                            )
+                            classifier = _models.load_classifier()
+                        row = run_stacked(
+                            variant,
+                            seed,
+                            profile=profile,
+                            stacks=stacks,
+                            classifier=classifier,
+                            steps=stacked_steps,
+                            samples=stacked_samples,
+                        )
+                        data = f"StackedMNIST: {stacked_stacks} stacks drawn from {summary}"
+                        append(part, row, data, started)
+                        continue
+                    if scorer is None:
+                        scorer = _metrics.MnistScorer()
+                        bar = scorer.good_bar()
+                    row = _studies.run_mnist(
+                        variant,
+                        seed,
+                        profile=profile,
+                        images=images,
+                        scorer=scorer,
+                        bar=bar,
+                        budget_seconds=budget_seconds,
+                    )
+                    row.update(floor_fd=float(bar.floor_fd), bar_fd=float(bar.fd))
+                    append(part, row, summary, started)
+    return _studies.read_rows(path)
+
+
+def _row_name(row: Mapping) -> str:
+    return row["variant"] if row["part"] != "toy" else f"{row['footing']}/{row['variant']}"
+
+
+def combined(
+    rows: Sequence[Mapping], stabiliser_rows: Sequence[Mapping], part: str, footing: str = ""
+) -> dict[str, list[dict]]:
+    """One part's runs as ``{row name: [row per seed]}``, the reused runs included.
+
+    The recipe (named :data:`RECIPE`) comes first, then the setups in the
+    order of :data:`SETUPS`. For ``"toy"`` (give ``footing``) and ``"mnist"``,
+    the :data:`REUSED` rows come from chapter 7's study (``stabiliser_rows``,
+    its footing ``footing`` or ``"healthy-mnist"``). For ``"ablation"`` the
+    order is that of :func:`ablation_variants`.
+
+    Raises:
+        ValueError: An unknown part, or ``"toy"`` without one of :data:`TOY_FOOTINGS`.
+    """
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS}; got {part!r}")
+    if part == "toy" and footing not in TOY_FOOTINGS:
+        raise ValueError(f"footing must be one of {TOY_FOOTINGS} for the toy part; got {footing!r}")
+    own = [dict(r) for r in rows if r.get("part") == part]
+    if part == "toy":
+        own = [r for r in own if r["footing"] == footing]
+    reused = []
+    if part in ("toy", "mnist"):
+        where = footing if part == "toy" else "healthy-mnist"
+        reused = [
+            dict(r)
+            for r in stabiliser_rows
+            if r.get("footing") == where and r["variant"] in REUSED and r["seed"] in (0, 1, 2)
+        ]
+    every = reused + own
+    if part == "ablation":
+        order = [v.name for v in ablation_variants()]
+    else:
+        order = ["baseline"] + [s.scaled(m).name for s in SETUPS for m in _footings.SWEEP]
+    grouped = {}
+    for name in order:
+        runs = sorted((r for r in every if r["variant"] == name), key=lambda r: r["seed"])
+        if runs:
+            grouped[RECIPE if name == "baseline" else name] = runs
+    return grouped
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m ganutils.modern --out ganutils/results/modern``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ganutils.modern",
+        description="The modern baseline against the folklore, on toy, MNIST and "
+        "StackedMNIST; resumes.",
+    )
+    parser.add_argument("--out", required=True, help="folder of results.jsonl")
+    parser.add_argument("--profile", choices=list(_config.PROFILES), default=None)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--toy-steps", type=int, default=_footings.TOY_STEPS)
+    parser.add_argument("--budget", type=float, default=_footings.MNIST_BUDGET_SECONDS)
+    parser.add_argument("--stacked-steps", type=int, default=STACKED_STEPS)
+    parser.add_argument("--stacked-samples", type=int, default=STACKED_SAMPLES)
+    parser.add_argument("--stacked-stacks", type=int, default=STACKED_STACKS)
+    args = parser.parse_args(argv)
+    profile = _config.setup(seed=0, profile=args.profile)
+    print(profile, file=sys.stderr)
+    run_study(
+        args.out,
+        parts=args.parts,
+        seeds=args.seeds,
+        profile=profile,
+        toy_steps=args.toy_steps,
+        budget_seconds=args.budget,
+        stacked_steps=args.stacked_steps,
+        stacked_samples=args.stacked_samples,
+        stacked_stacks=args.stacked_stacks,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
