@@ -68,6 +68,7 @@ _ADDED_OPTIONS = {
     "r2_gamma": None,
     "gamma_end_share": None,
     "gamma_steps": None,
+    "channels": 1,
 }
 
 

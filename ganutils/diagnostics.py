@@ -22,12 +22,20 @@ in :attr:`TrainingMonitor.events` for plots and tests.
 A run stopped on NaN keeps its last good checkpoint: the monitor stops the run
 in the step the values turn non-finite, and :class:`ganutils.callbacks.Checkpoint`
 refuses to write non-finite weights.
+
+The book's troubleshooting page (``book/troubleshooting.md``) is rendered from
+:data:`TROUBLESHOOTING`, whose rows also give the monitor its advice, so the
+page and the monitor cannot disagree. After editing a row, regenerate the page:
+``python -m ganutils.diagnostics --write-troubleshooting book/troubleshooting.md``.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import inspect
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -36,9 +44,21 @@ from . import config as _config
 tf = _config.import_tensorflow()
 import keras  # noqa: E402
 
-from .callbacks import StepValues  # noqa: E402
+from .callbacks import RUNTIME_OPTIONS, StepValues  # noqa: E402
 
-__all__ = ["SIGNATURES", "Event", "TrainingMonitor", "sample_diversity"]
+__all__ = [
+    "PAGE_BEGIN",
+    "PAGE_END",
+    "SIGNATURES",
+    "TROUBLESHOOTING",
+    "Event",
+    "TrainingMonitor",
+    "Trouble",
+    "sample_diversity",
+    "troubleshooting_markdown",
+    "troubleshooting_page",
+    "write_troubleshooting",
+]
 
 SIGNATURES = (
     "discriminator_wins",
@@ -48,26 +68,266 @@ SIGNATURES = (
     "non_finite",
 )
 
-_ADVICE = {
-    "discriminator_wins": (
-        "D tells real from fake almost perfectly, so G's gradient is about to vanish. "
-        "Try the non-saturating G loss, label smoothing or noise, a weaker or slower D."
+
+@dataclasses.dataclass(frozen=True)
+class Trouble:
+    """One row of the troubleshooting page (``book/troubleshooting.md``).
+
+    The page's table is rendered from :data:`TROUBLESHOOTING` by
+    :func:`troubleshooting_markdown`, and :class:`TrainingMonitor` prints the
+    ``fixes`` of a signature's row as its advice, so the page and the monitor
+    say the same thing.
+
+    Attributes:
+        symptom: What a reader sees, in their words.
+        signature: The entry of :data:`SIGNATURES` that names it, or ``None``
+            for a symptom the monitor cannot see.
+        causes: The likely causes, most likely first.
+        check: How to confirm it: which plot, metric or message.
+        fixes: What to try; for a row with a signature, word for word the
+            advice the monitor prints.
+        sections: MyST labels of the chapter sections that reproduce or treat it.
+    """
+
+    symptom: str
+    signature: str | None
+    causes: str
+    check: str
+    fixes: str
+    sections: tuple[str, ...]
+
+
+def _names(names) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+#: The troubleshooting page's rows: the monitor's five signatures first, then
+#: the symptoms only a plot, a metric or an error message shows.
+TROUBLESHOOTING = (
+    Trouble(
+        symptom="D's loss heads to zero",
+        signature="discriminator_wins",
+        causes=(
+            "D learns much faster than G: more D steps per G step (`d_steps`), a higher D "
+            "learning rate (`d_learning_rate`), a larger D; hard 0/1 targets that reward ever "
+            "more confident logits."
+        ),
+        check=(
+            "The loss curves (`ganutils.viz.plot_losses`): D's loss slides towards 0 while G's "
+            "climbs; D(x) near 1 and D(G(z)) near 0 (`d_real`, `d_fake` in the history)."
+        ),
+        fixes=(
+            "Keep G learning with the non-saturating G loss, and weaken or slow D: one D step "
+            "per G step, a lower D learning rate, one-sided label smoothing, label noise or "
+            "instance noise."
+        ),
+        sections=(
+            "failure-vanishing",
+            "mnist-loss-curves",
+            "ganhacks-label-smoothing",
+            "stabilisers-noise",
+        ),
     ),
-    "vanishing_gradient": (
-        "G is barely learning: its gradient carries almost no signal. Check whether D has "
-        "won (its loss near 0) and whether G uses the saturating minimax loss."
+    Trouble(
+        symptom="G's gradient vanishes: G stops changing",
+        signature="vanishing_gradient",
+        causes=(
+            "The saturating minimax G loss, `log(1 - D(G(z)))`, against a D that has won: its "
+            "gradient goes to 0 with D(G(z))."
+        ),
+        check=(
+            "G's gradient norm per step (`g_grad_norm` in the history, on a log scale) sinking "
+            "towards 0, usually while D's loss is near 0."
+        ),
+        fixes=(
+            'Use the non-saturating G loss (`generator_loss="non_saturating"`, the book\'s '
+            "default), then check whether D has won (its loss near 0) and weaken it."
+        ),
+        sections=("failure-vanishing",),
     ),
-    "exploding_gradient": (
-        "updates are exploding. Try gradient clipping (clipnorm), a lower learning rate "
-        "or weight regularisation."
+    Trouble(
+        symptom="Gradient norms spike and the losses swing",
+        signature="exploding_gradient",
+        causes=(
+            "Too large a learning rate, or a schedule that raises it; momentum that carries "
+            "updates past the turn of the game; D's weights growing without bound."
+        ),
+        check=(
+            "`d_grad_norm` and `g_grad_norm` at every step (`ganutils.callbacks.read_steps`): "
+            "spikes; the spread of the losses over training."
+        ),
+        fixes=(
+            "Lower the learning rate; clip gradients (`clipnorm` or `clipvalue` on the "
+            "optimizer); penalise D's weights (an L2 penalty)."
+        ),
+        sections=("failure-oscillation",),
     ),
-    "collapse": (
-        "G may be collapsing onto a few modes. Look at the samples; try minibatch "
-        "statistics in D, a lower learning rate or a moving average of G."
+    Trouble(
+        symptom="A loss or gradient turns NaN or infinite",
+        signature="non_finite",
+        causes=(
+            "An explosion left to run (the row above); float16 overflow or underflow without "
+            "loss scaling."
+        ),
+        check=(
+            "The steps before it (`ganutils.callbacks.read_steps`): gradient norms that grew "
+            "first; `ganutils.callbacks.Checkpoint` refuses to save non-finite weights and lists "
+            "the epochs it skipped in `skipped`."
+        ),
+        fixes=(
+            "The run was stopped and the last good checkpoint kept: resume from it with a lower "
+            "learning rate or gradient clipping, and keep loss scaling on under float16."
+        ),
+        sections=("failure-oscillation", "bigger-mixed-precision"),
     ),
-    "non_finite": (
-        "training diverged and was stopped; the last checkpoint written before this epoch is kept."
+    Trouble(
+        symptom="One digit only, or a few digits",
+        signature="collapse",
+        causes=(
+            "G outruns D and sends every latent to the few outputs that fool it: D learning far "
+            "more slowly than G, or Adam's momentum chasing from mode to mode; samples from the "
+            "raw G."
+        ),
+        check=(
+            "The sample grid from fixed latents (`ganutils.viz.plot_image_grid`); classes "
+            "covered and class KL (`ganutils.callbacks.QualityCheck`); `diversity` in the "
+            "history."
+        ),
+        fixes=(
+            "Look at the samples; try a lower learning rate or less momentum (Adam's "
+            "`beta_1`), minibatch statistics in D (`minibatch_stddev=True`) or a moving "
+            "average of G (`ema_decay`)."
+        ),
+        sections=("failure-collapse", "losses-collapse", "stabilisers-salimans"),
     ),
+    Trouble(
+        symptom="Quality oscillates: the samples change character from epoch to epoch",
+        signature=None,
+        causes=(
+            "Too large a learning rate; Adam's default momentum (`beta_1=0.9`); samples drawn "
+            "from the raw G, which jitters with every step."
+        ),
+        check=(
+            "FD and classes covered per epoch (`ganutils.viz.plot_quality`): a saw-tooth, not "
+            "a curve that settles; the training GIF."
+        ),
+        fixes=(
+            "Lower the learning rate; Adam's `beta_1` at 0.5 (DCGAN) or 0; sample from a moving "
+            "average of G (`ema_decay`); a larger D learning rate (`d_learning_rate`) instead "
+            "of extra D steps."
+        ),
+        sections=("failure-oscillation", "dcgan-adam", "mnist-recipe"),
+    ),
+    Trouble(
+        symptom="The losses look fine, the samples are bad",
+        signature=None,
+        causes=(
+            "The losses score a game against a moving opponent, not the pictures: a collapse "
+            "onto whatever fools a slow D lowers G's loss, and a D too weak to teach sits at "
+            "chance from the start."
+        ),
+        check=(
+            "Score the samples beside the losses (`ganutils.callbacks.QualityCheck`, "
+            "`ganutils.viz.plot_quality`): FD far above the bar, few classes covered. Losses "
+            "pinned at chance (D's at 2 ln 2, D(x) = D(G(z)) = 0.5) from the first steps mean "
+            "a weak D; the monitor's `collapse` catches the collapsed case."
+        ),
+        fixes=(
+            "Judge a run by a metric and its samples, never by its losses; give a weak D more "
+            "capacity; treat a collapse as in the row on one digit only."
+        ),
+        sections=("losses-lie", "failure-losses-fine", "failure-weak-d"),
+    ),
+    Trouble(
+        symptom="Quality peaks, then declines",
+        signature=None,
+        causes=(
+            "D memorises a small training set and stops teaching G anything general "
+            "(D overfitting); a run trained long past its best."
+        ),
+        check=(
+            "FD per epoch passes a minimum and rises (`ganutils.viz.plot_quality`); the gap "
+            "between D's r_t on training and on held-out digits (`ganutils.callbacks."
+            "OverfitCheck`: `rt_train`, `rt_heldout`) widens."
+        ),
+        fixes=(
+            'Stop near the best epoch; augment both branches (`augment="both"`, never the '
+            "real images only); an R1 penalty (`r1_gamma`); dropout in D (`d_dropout`); more "
+            "data."
+        ),
+        sections=("mnist-overfitting", "losses-every-epoch", "stabilisers-augment"),
+    ),
+    Trouble(
+        symptom="A checkpoint will not resume",
+        signature=None,
+        causes=(
+            "The run's configuration differs from the saved one (in any field but `epochs` and "
+            f"the runtime options {_names(RUNTIME_OPTIONS)}); models of another shape; a file "
+            "cut short or corrupted; `lr_decay` with another number of `epochs`."
+        ),
+        check=(
+            "The `ValueError` of `ganutils.callbacks.Checkpoint.restore`: it names every "
+            "setting that differs, saved and now, or says that the file is corrupt."
+        ),
+        fixes=(
+            "Resume with the saved configuration, or train into another folder; change the "
+            "runtime options freely (a run saved on two replicas resumes on one device); move "
+            "a corrupt checkpoint away."
+        ),
+        sections=("mnist-resume", "bigger-resume"),
+    ),
+    Trouble(
+        symptom="Results differ between runs",
+        signature=None,
+        causes=(
+            "Another seed (one run is one draw, and a GAN is sensitive to it); another profile "
+            "(digits, epochs); randomness outside the seeded generators; sums in another order "
+            "on other hardware or several devices; batch norm not synchronised across replicas."
+        ),
+        check=(
+            "The profile and seed the run printed (`ganutils.config.setup`, `TrainConfig.seed`); "
+            "the same comparison over several seeds (`ganutils.studies.compare`): a difference "
+            "inside its interval is noise."
+        ),
+        fixes=(
+            "Call `ganutils.config.setup(seed=...)` before TensorFlow starts and pass seeds "
+            "explicitly; compare over several seeds with the book's comparison rule, not one run "
+            "against one; keep `sync_batch_norm=True` on several devices."
+        ),
+        sections=("setup-run", "comparison-rule", "ablation-verdicts", "bigger-one-step"),
+    ),
+    Trouble(
+        symptom="Nothing trains: the samples stay noise or grey blobs",
+        signature=None,
+        causes=(
+            "Learning rates outside the narrow good region; real images not scaled to [-1, 1] "
+            "for G's `tanh`; batch norm in inference mode while training."
+        ),
+        check=(
+            "A small grid of the two learning rates (`ganutils.studies.sweep` on the toy GAN); "
+            "the range of the real images beside that of G's outputs; D(x) against D(G(z)) per "
+            "epoch."
+        ),
+        fixes=(
+            "Tune the two learning rates first (DCGAN's Adam is a good start); scale the images "
+            "with `ganutils.data.scale_images`; call the models with `training=True` inside the "
+            "training step."
+        ),
+        sections=("failure-sensitivity", "dcgan-scale-tanh", "dcgan-adam", "dcgan-batch-norm"),
+    ),
+)
+
+# The monitor's advice is the fixes of its signature's row (see TROUBLESHOOTING).
+_ADVICE = {row.signature: row.fixes for row in TROUBLESHOOTING if row.signature is not None}
+
+#: When each signature fires, in words; ``{name}`` fields are the monitor's
+#: arguments, filled in with their defaults on the troubleshooting page.
+_FIRES_WHEN = {
+    "discriminator_wins": "D's loss averaged over an epoch falls below {d_loss_floor:g}",
+    "vanishing_gradient": "G's gradient norm averaged over an epoch falls below {min_grad_norm:g}",
+    "exploding_gradient": "one step's D or G gradient norm exceeds {max_grad_norm:g}",
+    "collapse": "the samples' diversity falls below {diversity_floor:.0%} of the real data's",
+    "non_finite": "a loss or gradient norm is NaN or infinite; the run stops",
 }
 
 
@@ -183,7 +443,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self._active.add(signature)
         message = (
             f"[epoch {self._epoch}, step {self._step}] {signature.replace('_', ' ')}: "
-            f"{detail}; {_ADVICE[signature]}"
+            f"{detail}. {_ADVICE[signature]}"
         )
         self.events.append(Event(signature, self._step, self._epoch, float(value), message))
         if self.verbose:
@@ -258,3 +518,103 @@ class TrainingMonitor(keras.callbacks.Callback):
                 + ("the real data's" if self.reference is not None else "its peak")
                 + f" (below {self.diversity_floor:.0%})",
             )
+
+
+# -- The troubleshooting page ---------------------------------------------------
+
+#: The two lines that frame the generated tables in ``book/troubleshooting.md``.
+PAGE_BEGIN = (
+    "<!-- Generated from ganutils.diagnostics.TROUBLESHOOTING: edit the rows there, then run "
+    "python -m ganutils.diagnostics --write-troubleshooting book/troubleshooting.md -->"
+)
+PAGE_END = "<!-- End of the generated tables. -->"
+
+_COLUMNS = ("symptom", "likely causes", "how to check", "fixes", "where in the book")
+_GROUPS = (
+    ("Signs the monitor names", True),
+    ("Signs only a plot, a metric or an error shows", False),
+)
+
+
+def _monitor_defaults() -> dict:
+    """:class:`TrainingMonitor`'s arguments and their defaults (its thresholds among them)."""
+    parameters = inspect.signature(TrainingMonitor.__init__).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+
+def _row_cells(row: Trouble) -> list[str]:
+    check = row.check
+    if row.signature is not None:
+        fires = _FIRES_WHEN[row.signature].format(**_monitor_defaults())
+        check = f"{check} Monitor: `{row.signature}`, when {fires}."
+    links = ", ".join(f"{{ref}}`{label}`" for label in row.sections)
+    return [f"**{row.symptom}**", row.causes, check, row.fixes, links]
+
+
+def troubleshooting_markdown() -> str:
+    """The troubleshooting page's tables, as MyST Markdown, rendered from :data:`TROUBLESHOOTING`.
+
+    Two tables, each under a level-2 heading: the symptoms the monitor names
+    (with their signature and when it fires, from :class:`TrainingMonitor`'s
+    default thresholds), then the symptoms it cannot see. The last column
+    links, by ``{ref}``, the sections that reproduce or treat each symptom.
+
+    Raises:
+        ValueError: A field holds a ``|`` or a line break, which would break the table.
+    """
+    blocks = []
+    for title, named in _GROUPS:
+        lines = [f"## {title}", "", f"| {' | '.join(_COLUMNS)} |", "|" + "---|" * len(_COLUMNS)]
+        for row in TROUBLESHOOTING:
+            if (row.signature is not None) is not named:
+                continue
+            cells = _row_cells(row)
+            if any("|" in cell or "\n" in cell for cell in cells):
+                raise ValueError(f"a field of the row {row.symptom!r} holds a '|' or a line break")
+            lines.append(f"| {' | '.join(cells)} |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def troubleshooting_page(text: str) -> str:
+    """The page ``text`` with its tables, between :data:`PAGE_BEGIN` and :data:`PAGE_END`, redone.
+
+    Raises:
+        ValueError: The page lacks the two marker lines, or has them out of order.
+    """
+    start, end = text.find(PAGE_BEGIN), text.find(PAGE_END)
+    if start < 0 or end < start:
+        raise ValueError("the page must hold PAGE_BEGIN and, after it, PAGE_END")
+    return f"{text[: start + len(PAGE_BEGIN)]}\n\n{troubleshooting_markdown()}\n{text[end:]}"
+
+
+def write_troubleshooting(path) -> bool:
+    """Regenerate the tables of the page at ``path`` in place; ``True`` when the file changed."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    updated = troubleshooting_page(text)
+    if updated != text:
+        path.write_text(updated, encoding="utf-8")
+    return updated != text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m ganutils.diagnostics --write-troubleshooting PATH``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ganutils.diagnostics",
+        description="Regenerate the troubleshooting page's tables from TROUBLESHOOTING.",
+    )
+    parser.add_argument(
+        "--write-troubleshooting",
+        metavar="PATH",
+        required=True,
+        help="the page to update in place, e.g. book/troubleshooting.md",
+    )
+    args = parser.parse_args(argv)
+    changed = write_troubleshooting(args.write_troubleshooting)
+    print(f"{args.write_troubleshooting}: {'updated' if changed else 'already up to date'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -59,7 +59,7 @@ def test_discriminator_wins_fires_once_while_it_lasts():
     fired = monitor.fired("discriminator_wins")
     assert [e.epoch for e in fired] == [1, 4]  # re-armed after the healthy epoch
     assert fired[0].value == pytest.approx(0.01)
-    assert "D tells real from fake" in fired[0].message
+    assert "below 0.05). Keep G learning" in fired[0].message  # its troubleshooting row
 
 
 def test_vanishing_gradient_fires():
