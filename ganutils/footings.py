@@ -420,6 +420,8 @@ SOURCE_NAMES = {
     "salimans2016improved": "Salimans et al. 2016",
     "karras2018progressive": "Karras et al. 2018",
     "heusel2017ttur": "Heusel et al. 2017",
+    "mescheder2018which": "Mescheder et al. 2018",
+    "huang2024r3gan": "Huang et al. 2024",
 }
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "RECIPE",
     "REMOVALS",
     "REUSED",
+    "SETTINGS_FROM",
     "SETUPS",
     "STACKED_MULTIPLES",
     "STACKED_SAMPLES",
@@ -66,12 +67,14 @@ __all__ = [
     "STACKED_STEPS",
     "TOY_FOOTINGS",
     "ablation_variants",
+    "best_of_sweep",
     "combined",
     "main",
     "mnist_variants",
     "run_stacked",
     "run_study",
     "setup_of",
+    "setups_table",
     "stacked_variants",
     "toy_variants",
 ]
@@ -465,6 +468,64 @@ def combined(
         if runs:
             grouped[RECIPE if name == "baseline" else name] = runs
     return grouped
+
+
+def best_of_sweep(
+    results: Mapping[str, Sequence[Mapping]],
+    name: str,
+    *,
+    metric: str = "modes_covered",
+    lower_is_better: bool = False,
+) -> str:
+    """The row of setup ``name``'s learning-rate sweep with the best mean ``metric``.
+
+    ``None`` values (a run that never got there, a diverged one) are left out.
+
+    Raises:
+        ValueError: ``name`` is not a setup of :data:`SETUPS`, or no row of its sweep is in
+            ``results``.
+    """
+    setting = setup_of(name)
+    candidates = [setting.scaled(m).name for m in _footings.SWEEP]
+    candidates = [c for c in candidates if c in results]
+    if not candidates:
+        raise ValueError(f"results hold no run of {name!r}")
+
+    def mean(candidate):
+        values = [r[metric] for r in results[candidate] if r.get(metric) is not None]
+        if not values:
+            return np.inf
+        return float(np.mean(values)) * (1 if lower_is_better else -1)
+
+    return min(candidates, key=mean)
+
+
+#: Where each setup's settings come from, in words (the chapter's table).
+SETTINGS_FROM = {
+    "hinge + spectral norm": "the paper (one of its six Adam settings)",
+    "WGAN-GP": "the paper (Algorithm 1)",
+    "R1": "the paper's experiments",
+    "relativistic + R1 + R2": "Adam's betas: the paper; learning rate and gamma: the book",
+}
+
+
+def setups_table() -> str:
+    """The recipe and every setup as a Markdown table: paper, settings, and their origin."""
+    recipe = _train.TrainConfig()
+    lines = [
+        "| setup | method from | settings | settings from |",
+        "|---|---|---|---|",
+        f"| {RECIPE} | Radford et al. 2015, ganhacks | non-saturating loss, one-sided label "
+        f"smoothing, Adam {recipe.learning_rate:g}, beta ({recipe.beta_1:g}, "
+        f"{recipe.beta_2:g}) | the book ({{ref}}`mnist-dcgan`) |",
+    ]
+    for setting in SETUPS:
+        swept = f"; also x{', x'.join(str(m) for m in _footings.SWEEP[1:])}"
+        lines.append(
+            f"| {setting.name} | {_footings.SOURCE_NAMES[setting.source]} | "
+            f"{setting.settings}{swept} | {SETTINGS_FROM[setting.name]} |"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
