@@ -27,9 +27,9 @@ __version__ = "0.1.0"
 #: The modules, floor by floor (see the docstring above).
 FLOORS = (
     ("config", "latent", "labels", "data", "book", "stats", "dirac"),
-    ("distribute", "stabilizers", "models", "metrics", "viz", "stacked"),
+    ("distribute", "stabilizers", "options", "models", "metrics", "viz", "stacked", "conditioning"),
     ("gan", "callbacks", "diagnostics", "train", "toy"),
-    ("studies", "ablate", "race", "footings", "modern"),
+    ("studies", "ablate", "race", "footings", "modern", "conditional"),
 )
 _SUBMODULES = tuple(name for floor in FLOORS for name in floor)
 
@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         ablate,
         book,
         callbacks,
+        conditional,
+        conditioning,
         config,
         data,
         diagnostics,
@@ -52,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         metrics,
         models,
         modern,
+        options,
         race,
         stabilizers,
         stacked,

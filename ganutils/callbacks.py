@@ -69,6 +69,9 @@ _ADDED_OPTIONS = {
     "gamma_end_share": None,
     "gamma_steps": None,
     "channels": 1,
+    "num_classes": None,
+    "conditioning": "channels",
+    "class_loss_weight": 1.0,
 }
 
 
@@ -127,16 +130,32 @@ class SampleGrid(keras.callbacks.Callback):
 
     Args:
         out_dir: Folder for the PNGs.
-        latents: ``(n, latent_dim)`` float32 fixed latent batch.
+        latents: ``(n, latent_dim)`` float32 fixed latent batch, or for a
+            conditional GAN ``[latents, labels]`` (see
+            :func:`ganutils.train.class_grid_inputs`).
         ncols: Images per row (default: a square grid).
     """
 
-    def __init__(self, out_dir, latents: np.ndarray, *, ncols: int | None = None):
+    def __init__(self, out_dir, latents, *, ncols: int | None = None):
         super().__init__()
         self.out_dir = Path(out_dir)
+        labels = None
+        if isinstance(latents, (list, tuple)):
+            if len(latents) != 2:
+                raise ValueError(
+                    f"latents must be an array or [latents, labels]; got {len(latents)} parts"
+                )
+            latents, labels = latents
         self.latents = np.asarray(latents, dtype=np.float32)
         if self.latents.ndim != 2 or len(self.latents) < 1:
             raise ValueError(f"latents must have shape (n, latent_dim); got {self.latents.shape}")
+        self.labels = None
+        if labels is not None:
+            self.labels = np.asarray(labels, dtype=np.int32)
+            if self.labels.shape != (len(self.latents),):
+                raise ValueError(
+                    f"labels must have shape ({len(self.latents)},); got {self.labels.shape}"
+                )
         self.ncols = ncols or math.ceil(math.sqrt(len(self.latents)))
 
     @staticmethod
@@ -145,7 +164,8 @@ class SampleGrid(keras.callbacks.Callback):
         return Path(out_dir) / f"epoch_{epoch:03d}.png"
 
     def on_epoch_end(self, epoch, logs=None):
-        images = np.asarray(self.model.sampler(self.latents, training=False))
+        inputs = self.latents if self.labels is None else [self.latents, self.labels]
+        images = np.asarray(self.model.sampler(inputs, training=False))
         label = f"epoch {epoch + 1}"
         if not np.isfinite(images).all():  # keep the run (and its GIF) going; say so
             images, label = np.nan_to_num(images, nan=-1.0).clip(-1, 1), label + " (non-finite)"
@@ -557,6 +577,9 @@ class QualityCheck(keras.callbacks.Callback):
                     self._latents = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
                 else:
                     self._latents = rng.standard_normal(shape, dtype=np.float32)
+                if options.num_classes is not None:  # a conditional GAN: every class equally
+                    labels = np.arange(self.sample_size, dtype=np.int32) % options.num_classes
+                    self._latents = [self._latents, labels]
             images = np.asarray(self.model.sampler.predict(self._latents, verbose=0))
             if not np.isfinite(images).all():  # a diverged generator is scored, not fatal
                 logs.update(

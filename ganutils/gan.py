@@ -16,18 +16,30 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from . import config
 
 tf = config.import_tensorflow()
 import keras  # noqa: E402
 
+from . import conditioning as _conditioning  # noqa: E402
 from . import distribute as _distribute  # noqa: E402
 from . import stabilizers as _stabilizers  # noqa: E402
+from .options import (  # noqa: E402  (the choices and options, re-exported)
+    AUGMENT,
+    CONDITIONING,
+    D_UPDATES,
+    GENERATOR_LOSSES,
+    IMAGE_RANGES,
+    LABEL_SMOOTHING,
+    LATENT_DISTRIBUTIONS,
+    LOSSES,
+    OPTIMIZERS,
+    GANOptions,
+)
 
 __all__ = [
     "AUGMENT",
+    "CONDITIONING",
     "D_UPDATES",
     "GAN",
     "GENERATOR_LOSSES",
@@ -39,16 +51,6 @@ __all__ = [
     "GANOptions",
     "make_optimizer",
 ]
-
-D_UPDATES = ("separate", "mixed", "alternating")
-GENERATOR_LOSSES = ("non_saturating", "minimax")
-LABEL_SMOOTHING = ("none", "two_sided", "one_sided")
-LATENT_DISTRIBUTIONS = ("gaussian", "uniform")
-LOSSES = ("gan", "wgan", "wgan_gp", "hinge", "relativistic")
-AUGMENT = (None, "both", "real_only")
-IMAGE_RANGES = ("signed", "unit")
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
-_WGAN_CLIP = 0.01  # the WGAN paper's c
 
 
 def make_optimizer(
@@ -83,266 +85,6 @@ def make_optimizer(
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {name!r}")
 
 
-def _is_number(value) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float, np.number))
-
-
-def _is_count(value) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= 1
-
-
-@dataclasses.dataclass(frozen=True)
-class GANOptions:
-    """How :class:`GAN` plays the game: every trick as one validated option.
-
-    ``GAN(generator, discriminator, **options)`` builds one of these, so a bad
-    value fails before any model is touched, with a ``ValueError`` naming the
-    option and what it expects.
-
-    Attributes:
-        latent_dim: Length of z.
-        latent_distribution: ``"gaussian"`` (ganhacks #3) or ``"uniform"`` in [-1, 1].
-        d_updates: How D sees a step's images. ``"separate"``: an all-real and
-            an all-fake forward pass, one update (ganhacks #4, as the TensorFlow
-            DCGAN tutorial does); ``"mixed"``: one forward pass over real and
-            fake images together, so batch normalisation sees both at once;
-            ``"alternating"``: two optimizer updates, first all-real then
-            all-fake, as the Keras 2 ``train_on_batch`` loops of older tutorials do.
-        label_smoothing: ``"none"``, ``"two_sided"`` (real targets uniform in
-            [0.7, 1.2], fake in [0.0, 0.3], ganhacks #6) or ``"one_sided"`` (real
-            targets 0.9, Salimans et al. 2016).
-        label_noise: Share of D's targets flipped per batch (ganhacks #6); exactly
-            ``round(label_noise * n)`` real and as many fake targets flip.
-        generator_loss: ``"non_saturating"`` (maximise log D(G(z)), ganhacks #2)
-            or ``"minimax"`` (minimise log(1 - D(G(z))), Goodfellow et al. 2014).
-        d_steps: Discriminator updates per generator update (same real batch,
-            fresh latents each time).
-        simultaneous: Compute both updates from one forward pass (one batch of
-            fakes, two gradient tapes), as the TensorFlow DCGAN tutorial does:
-            the generator's gradient comes from the discriminator before its
-            update. ``False`` alternates: D is updated first, then G is
-            trained against the new D.
-        fresh_fakes: Under alternation, where G's update gets its fakes.
-            ``False`` (the PyTorch DCGAN tutorial's order): G is updated
-            through the updated D on the very fakes D was just trained on, so
-            the step runs the generator once. ``True``: G's update draws fresh
-            latents and runs the generator a second time, as the Keras 2
-            ``train_on_batch`` loops of older tutorials do.
-        ema_decay: Keep an exponential moving average of the generator's
-            weights with this decay (e.g. 0.99) and draw samples from it
-            (:attr:`GAN.sampler`); ``None`` keeps none. Averaging the generator
-            over recent steps smooths out the oscillation of the game (Yazici
-            et al. 2019).
-        loss: ``"gan"`` (the cross-entropy game above), ``"wgan"`` (Wasserstein
-            critic with weight clipping, Arjovsky et al. 2017), ``"wgan_gp"``
-            (Wasserstein with the gradient penalty, Gulrajani et al. 2017),
-            ``"hinge"`` (Lim & Ye 2017, Miyato et al. 2018:
-            :func:`ganutils.stabilizers.hinge_discriminator_losses`, G minimises
-            ``-mean(D(G(z)))``) or ``"relativistic"`` (the relativistic pairing
-            loss of R3GAN, Huang et al. 2024:
-            :func:`ganutils.stabilizers.relativistic_losses`; each real image is
-            paired with one fake, and its whole loss is recorded as
-            ``d_loss_real``, with ``d_loss_fake`` 0). Every loss but ``"gan"``
-            ignores the label options and ``generator_loss``; pair the
-            Wasserstein ones with ``d_steps=5`` and a critic without batch
-            normalisation.
-        gp_weight: Weight of the gradient penalty (``loss="wgan_gp"``; paper: 10).
-        r1_gamma: Add ``r1_gamma / 2`` times the R1 penalty (the squared
-            gradient norm of D at real images,
-            :func:`ganutils.stabilizers.r1_penalty`; Mescheder et al. 2018) to
-            D's loss; ``None`` adds none. Any loss.
-        r2_gamma: The same penalty at the generated images D is trained on
-            (R2; Huang et al. 2024 pair it with R1); ``None`` adds none.
-        gamma_end_share: With ``gamma_steps``: the gammas fall linearly from
-            their value to this share of it over ``gamma_steps`` generator
-            steps, then stay there (R3GAN decays its gamma over training).
-        gamma_steps: The length of that schedule; ``None`` keeps the gammas fixed.
-        clip_value: Clip every critic weight into [-clip_value, clip_value]
-            after each update; ``None`` means 0.01 under ``loss="wgan"`` and no
-            clipping otherwise (see :attr:`clip_bound`).
-        instance_noise: Initial standard deviation of Gaussian noise added to
-            every image D sees, real and fake; it falls linearly to 0 over
-            ``instance_noise_steps`` generator steps
-            (:func:`ganutils.stabilizers.instance_noise_std`). ``None`` adds none.
-        instance_noise_steps: How many generator steps the noise anneals over;
-            required with ``instance_noise``.
-        augment: ``"both"`` applies :func:`ganutils.stabilizers.diff_augment`
-            to real and fake images before D (Zhao et al. 2020);
-            ``"real_only"`` to real images only, the unsafe variant whose
-            augmentations leak into the samples; ``None`` augments nothing.
-        augment_policy: The augmentations, e.g. ``"color,translation,cutout"``.
-        feature_matching: Train G to match the mean of D's last hidden features
-            on real images instead of fooling D (Salimans et al. 2016).
-        image_range: ``"signed"``: the networks work on images in [-1, 1]
-            (DCGAN, with a tanh generator); ``"unit"``: in [0, 1] (a sigmoid
-            generator, the alternative chapter 8's ablation measures). Batches
-            arrive in [-1, 1] either way and are mapped inside the step, and
-            :attr:`GAN.sampler` always returns [-1, 1].
-        seed: Seed of the step's random draws (latents, smoothing, flips).
-    """
-
-    latent_dim: int
-    latent_distribution: str = "gaussian"
-    d_updates: str = "separate"
-    label_smoothing: str = "none"
-    label_noise: float = 0.0
-    generator_loss: str = "non_saturating"
-    d_steps: int = 1
-    simultaneous: bool = False
-    fresh_fakes: bool = False
-    ema_decay: float | None = None
-    loss: str = "gan"
-    gp_weight: float = 10.0
-    r1_gamma: float | None = None
-    r2_gamma: float | None = None
-    gamma_end_share: float | None = None
-    gamma_steps: int | None = None
-    clip_value: float | None = None
-    instance_noise: float | None = None
-    instance_noise_steps: int | None = None
-    augment: str | None = None
-    augment_policy: str = "color,translation,cutout"
-    feature_matching: bool = False
-    image_range: str = "signed"
-    seed: int | None = None
-
-    def __post_init__(self):
-        if not _is_count(self.latent_dim):
-            raise ValueError(f"latent_dim must be a positive integer; got {self.latent_dim!r}")
-        for name, choices in (
-            ("latent_distribution", LATENT_DISTRIBUTIONS),
-            ("d_updates", D_UPDATES),
-            ("label_smoothing", LABEL_SMOOTHING),
-            ("generator_loss", GENERATOR_LOSSES),
-            ("loss", LOSSES),
-            ("augment", AUGMENT),
-            ("image_range", IMAGE_RANGES),
-        ):
-            if getattr(self, name) not in choices:
-                raise ValueError(f"{name} must be one of {choices}; got {getattr(self, name)!r}")
-        if not _is_number(self.label_noise) or not 0.0 <= self.label_noise <= 1.0:
-            raise ValueError(f"label_noise must lie in [0, 1]; got {self.label_noise!r}")
-        if not _is_count(self.d_steps):
-            raise ValueError(f"d_steps must be a positive integer; got {self.d_steps!r}")
-        if self.ema_decay is not None and not (
-            _is_number(self.ema_decay) and 0.0 < self.ema_decay < 1.0
-        ):
-            raise ValueError(f"ema_decay must lie in (0, 1) or be None; got {self.ema_decay!r}")
-        if not _is_number(self.gp_weight) or not self.gp_weight > 0:
-            raise ValueError(f"gp_weight must be a positive number; got {self.gp_weight!r}")
-        for name in ("r1_gamma", "r2_gamma"):
-            value = getattr(self, name)
-            if value is not None and not (_is_number(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number or None; got {value!r}")
-        share, steps = self.gamma_end_share, self.gamma_steps
-        if (share is None) != (steps is None):
-            raise ValueError(
-                "gamma_end_share and gamma_steps go together (both None: fixed gammas); "
-                f"got gamma_end_share={share!r}, gamma_steps={steps!r}"
-            )
-        if share is not None:
-            if not (_is_number(share) and share >= 0):
-                raise ValueError(f"gamma_end_share must be a number >= 0; got {share!r}")
-            if not _is_count(steps):
-                raise ValueError(f"gamma_steps must be a positive integer; got {steps!r}")
-            if self.r1_gamma is None and self.r2_gamma is None:
-                raise ValueError("gamma_end_share and gamma_steps need r1_gamma or r2_gamma")
-        clip = self.clip_value
-        if clip is not None and not (_is_number(clip) and clip > 0):
-            raise ValueError(
-                f"clip_value must be a positive number or None; got {self.clip_value!r}"
-            )
-        if self.instance_noise is not None and not (
-            _is_number(self.instance_noise) and self.instance_noise > 0
-        ):
-            raise ValueError(
-                f"instance_noise must be a positive number or None; got {self.instance_noise!r}"
-            )
-        steps = self.instance_noise_steps
-        if (steps is not None or self.instance_noise is not None) and not _is_count(steps):
-            raise ValueError(
-                "instance_noise_steps must be a positive integer when instance_noise is set; "
-                f"got {steps!r}"
-            )
-        parts = self.augment_policy.split(",") if isinstance(self.augment_policy, str) else [None]
-        if not all(part.strip() in _stabilizers.AUGMENT_POLICIES for part in parts if part != ""):
-            raise ValueError(
-                f"augment_policy must be comma-separated names from "
-                f"{_stabilizers.AUGMENT_POLICIES}; got {self.augment_policy!r}"
-            )
-        for name in ("simultaneous", "fresh_fakes", "feature_matching"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
-        seed = self.seed
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise ValueError(f"seed must be an integer or None; got {self.seed!r}")
-        self._check_combinations()
-        # Plain Python numbers (Keras' SeedGenerator refuses NumPy integers, and
-        # JSON refuses NumPy floats), so the options reach Keras and print cleanly.
-        kinds = {
-            "latent_dim": int,
-            "d_steps": int,
-            "label_noise": float,
-            "gp_weight": float,
-            "r1_gamma": float,
-            "r2_gamma": float,
-            "gamma_end_share": float,
-            "gamma_steps": int,
-            "ema_decay": float,
-            "clip_value": float,
-            "instance_noise": float,
-            "instance_noise_steps": int,
-            "seed": int,
-        }
-        for name, kind in kinds.items():
-            if getattr(self, name) is not None:
-                object.__setattr__(self, name, kind(getattr(self, name)))
-
-    def _check_combinations(self):
-        if self.simultaneous and (self.d_steps != 1 or self.d_updates == "alternating"):
-            raise ValueError(
-                "simultaneous=True computes both updates from one forward pass; it needs "
-                f"d_steps=1 and d_updates 'separate' or 'mixed' (got d_steps={self.d_steps!r}, "
-                f"d_updates={self.d_updates!r})"
-            )
-        if self.loss != "gan" and self.d_updates == "alternating":
-            raise ValueError(
-                f"loss={self.loss!r} needs real and fake scores in one update: d_updates must "
-                f"be 'separate' or 'mixed'; got {self.d_updates!r}"
-            )
-        extras = {
-            "r1_gamma": self.r1_gamma,
-            "r2_gamma": self.r2_gamma,
-            "clip_value": self.clip_value,
-            "instance_noise": self.instance_noise,
-            "augment": self.augment,
-            "feature_matching": self.feature_matching,
-        }
-        if self.simultaneous and (self.loss != "gan" or any(extras.values())):
-            given = ", ".join(f"{name}={value!r}" for name, value in extras.items())
-            raise ValueError(
-                "simultaneous=True supports only loss='gan' without r1_gamma, r2_gamma, "
-                "clip_value, "
-                f"instance_noise, augment or feature_matching; got loss={self.loss!r}, {given}"
-            )
-
-    @property
-    def clip_bound(self) -> float | None:
-        """The critic's weight-clipping bound in force: ``clip_value``, or 0.01 under WGAN."""
-        if self.clip_value is not None:
-            return float(self.clip_value)
-        return _WGAN_CLIP if self.loss == "wgan" else None
-
-    def to_dict(self) -> dict:
-        """The options as plain values (for ``get_config`` and JSON)."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        """The option names, in the order of the fields."""
-        return tuple(field.name for field in dataclasses.fields(cls))
-
-
 def _bce(labels, logits):
     """Mean sigmoid cross-entropy; labels may be soft (and above 1, as ganhacks allows)."""
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
@@ -359,7 +101,9 @@ class GAN(keras.Model):
 
     ``fit(dataset)`` runs :meth:`train_step` per batch of real images
     (``(n, 28, 28, 1)`` float32 in [-1, 1]), or per ``(images, latents)`` pair
-    when the step's latents are fixed (see :func:`ganutils.train.make_dataset`).
+    when the step's latents are fixed (see :func:`ganutils.train.make_dataset`);
+    a conditional GAN (``num_classes``) per ``(images, labels)`` or
+    ``(images, labels, latents)``.
     Each step:
 
     1. ``d_steps`` discriminator updates on real images and fresh fakes, with
@@ -367,8 +111,9 @@ class GAN(keras.Model):
     2. one generator update through the discriminator.
 
     Args:
-        generator: Maps ``(n, latent_dim)`` to images.
-        discriminator: Maps images to ``(n, 1)`` logits.
+        generator: Maps ``(n, latent_dim)`` to images (conditional: ``[latents, labels]``).
+        discriminator: Maps images to ``(n, 1)`` logits (``conditioning="channels"``:
+            ``[images, labels]``; ``"auxiliary"``: images to ``(n, 1 + num_classes)``).
         options: A :class:`GANOptions`; keyword arguments replace its fields,
             or, without it, are the options themselves
             (``GAN(g, d, latent_dim=100, d_steps=2)``).
@@ -455,7 +200,7 @@ class GAN(keras.Model):
         return list(self.trackers.values())
 
     def call(self, latents, training=False):
-        """Generate images from latents: ``(n, latent_dim)`` -> images."""
+        """Generate images: ``(n, latent_dim)`` latents (conditional: ``[latents, labels]``)."""
         return self.generator(latents, training=training)
 
     @property
@@ -469,9 +214,10 @@ class GAN(keras.Model):
             return generator
         if id(generator) not in self._signed_views:
             # Same weights, output mapped from [0, 1] back to [-1, 1].
-            latents = keras.Input(generator.input_shape[1:])
-            images = keras.layers.Rescaling(2.0, offset=-1.0)(generator(latents))
-            self._signed_views[id(generator)] = keras.Model(latents, images)
+            inputs = [keras.Input(t.shape[1:], dtype=t.dtype) for t in generator.inputs]
+            inputs = inputs if len(inputs) > 1 else inputs[0]
+            images = keras.layers.Rescaling(2.0, offset=-1.0)(generator(inputs))
+            self._signed_views[id(generator)] = keras.Model(inputs, images)
         return self._signed_views[id(generator)]
 
     def _update_ema(self):
@@ -554,28 +300,59 @@ class GAN(keras.Model):
 
     # -- The step ---------------------------------------------------------------
 
-    def _d_losses(self, real_images, fake_images, real_targets, fake_targets):
+    def _generate(self, latents, labels=None):
+        """The generator on ``latents`` (and, conditional, the labels asked for)."""
+        inputs = latents if labels is None else [latents, labels]
+        return self.generator(inputs, training=True)
+
+    def _score(self, images, labels=None, training=True):
+        """D's real-vs-fake logits ``(n, 1)`` and, under AC-GAN, its class logits (else None)."""
+        if labels is None:
+            return self.discriminator(images, training=training), None
+        if self.options.conditioning == "channels":
+            return self.discriminator([images, labels], training=training), None
+        outputs = self.discriminator(images, training=training)
+        return outputs[:, :1], outputs[:, 1:]
+
+    def _critic(self, labels):
+        """D as a function of images alone (for the gradient penalties)."""
+        return lambda images, training=True: self._score(images, labels, training)[0]
+
+    def _class_loss(self, labels, class_logits):
+        """AC-GAN's weighted class cross-entropy, or 0 without class logits."""
+        if class_logits is None:
+            return 0.0
+        return _conditioning.class_loss(labels, class_logits, self.options.class_loss_weight)
+
+    def _d_losses(self, real_images, fake_images, real_targets, fake_targets, labels=None):
         if self.options.d_updates == "mixed":
             # One forward pass over real and fake together: batch normalisation
             # computes its statistics over the mix (order within a batch is irrelevant).
             n = tf.shape(real_images)[0]
-            logits = self.discriminator(tf.concat([real_images, fake_images], 0), training=True)
+            both = None if labels is None else tf.concat([labels, labels], 0)
+            logits, classes = self._score(tf.concat([real_images, fake_images], 0), both)
             real_logits, fake_logits = logits[:n], logits[n:]
+            real_classes, fake_classes = (
+                (None, None) if classes is None else (classes[:n], classes[n:])
+            )
         else:
-            real_logits = self.discriminator(real_images, training=True)
-            fake_logits = self.discriminator(fake_images, training=True)
+            real_logits, real_classes = self._score(real_images, labels)
+            fake_logits, fake_classes = self._score(fake_images, labels)
+        # AC-GAN: D also learns to name the class of real and of generated images.
+        real_class_loss = self._class_loss(labels, real_classes)
+        fake_class_loss = self._class_loss(labels, fake_classes)
         if self.options.loss == "hinge":
             loss_real, loss_fake = _stabilizers.hinge_discriminator_losses(real_logits, fake_logits)
-            return loss_real, loss_fake, real_logits, fake_logits
-        if self.options.loss == "relativistic":
-            loss, _ = _stabilizers.relativistic_losses(real_logits, fake_logits)
-            return loss, tf.zeros_like(loss), real_logits, fake_logits
-        if self.options.loss != "gan":
+        elif self.options.loss == "relativistic":
+            loss_real, _ = _stabilizers.relativistic_losses(real_logits, fake_logits)
+            loss_fake = tf.zeros_like(loss_real)
+        elif self.options.loss != "gan":
             loss_real, loss_fake = _stabilizers.wasserstein_critic_losses(real_logits, fake_logits)
-            return loss_real, loss_fake, real_logits, fake_logits
+        else:
+            loss_real, loss_fake = _bce(real_targets, real_logits), _bce(fake_targets, fake_logits)
         return (
-            _bce(real_targets, real_logits),
-            _bce(fake_targets, fake_logits),
+            loss_real + real_class_loss,
+            loss_fake + fake_class_loss,
             real_logits,
             fake_logits,
         )
@@ -611,7 +388,7 @@ class GAN(keras.Model):
         done = tf.cast(self.g_optimizer.iterations, tf.float32) / float(self.options.gamma_steps)
         return 1.0 + (self.options.gamma_end_share - 1.0) * tf.minimum(done, 1.0)
 
-    def _zero_centred_penalties(self, real_images, fake_images):
+    def _zero_centred_penalties(self, real_images, fake_images, labels=None):
         """``r1_gamma / 2 * R1`` at the real images plus ``r2_gamma / 2 * R2`` at the fakes."""
         total = 0.0
         for gamma, images in (
@@ -619,17 +396,19 @@ class GAN(keras.Model):
             (self.options.r2_gamma, fake_images),
         ):
             if gamma is not None and images is not None:
-                penalty = _stabilizers.r1_penalty(self.discriminator, tf.stop_gradient(images))
+                penalty = _stabilizers.r1_penalty(self._critic(labels), tf.stop_gradient(images))
                 total += 0.5 * gamma * self._gamma_scale() * penalty
         return total
 
-    def _one_side(self, images, targets, real=False):
-        logits = self.discriminator(images, training=True)
-        loss = _bce(targets, logits)
-        loss += self._zero_centred_penalties(images if real else None, None if real else images)
+    def _one_side(self, images, targets, labels=None, real=False):
+        logits, classes = self._score(images, labels)
+        loss = _bce(targets, logits) + self._class_loss(labels, classes)
+        loss += self._zero_centred_penalties(
+            images if real else None, None if real else images, labels
+        )
         return loss, logits
 
-    def _discriminator_step(self, real_images, fake_images):
+    def _discriminator_step(self, real_images, fake_images, labels=None):
         """One discriminator update (or two, under ``d_updates="alternating"``) on these images."""
         n = tf.shape(real_images)[0]
         real_images, fake_images = self._d_view(real_images, True), self._d_view(fake_images)
@@ -638,13 +417,13 @@ class GAN(keras.Model):
         if self.options.d_updates == "alternating":
             (loss_real, real_logits), norm_real = self._apply(
                 self.d_optimizer,
-                lambda: self._one_side(real_images, real_targets, real=True),
+                lambda: self._one_side(real_images, real_targets, labels, real=True),
                 variables,
                 self.discriminator,
             )
             (loss_fake, fake_logits), norm_fake = self._apply(
                 self.d_optimizer,
-                lambda: self._one_side(fake_images, fake_targets),
+                lambda: self._one_side(fake_images, fake_targets, labels),
                 variables,
                 self.discriminator,
             )
@@ -653,14 +432,14 @@ class GAN(keras.Model):
 
         def loss_fn():
             loss_real, loss_fake, real_logits, fake_logits = self._d_losses(
-                real_images, fake_images, real_targets, fake_targets
+                real_images, fake_images, real_targets, fake_targets, labels
             )
             loss = loss_real + loss_fake
             if self.options.loss == "wgan_gp":
                 loss += self.options.gp_weight * _stabilizers.gradient_penalty(
-                    self.discriminator, real_images, fake_images, seed=self.seed_generator
+                    self._critic(labels), real_images, fake_images, seed=self.seed_generator
                 )
-            loss += self._zero_centred_penalties(real_images, fake_images)
+            loss += self._zero_centred_penalties(real_images, fake_images, labels)
             return loss, loss_real, loss_fake, real_logits, fake_logits
 
         (_, loss_real, loss_fake, real_logits, fake_logits), norm = self._apply(
@@ -668,7 +447,7 @@ class GAN(keras.Model):
         )
         return loss_real, loss_fake, real_logits, fake_logits, norm
 
-    def _generator_loss(self, real_images, fake_images):
+    def _generator_loss(self, real_images, fake_images, labels=None):
         """G's loss on ``fake_images`` (made inside the caller's tape), through D as it is now."""
         fake_images = self._d_view(fake_images)
         if self.options.feature_matching:
@@ -677,10 +456,12 @@ class GAN(keras.Model):
             return _stabilizers.feature_matching_loss(real_features, fake_features)
         real_logits = None
         if self.options.loss == "relativistic":  # G's loss pairs each fake with a real image
-            real_logits = self.discriminator(self._d_view(real_images, True), training=True)
-        return self._g_loss(self.discriminator(fake_images, training=True), real_logits)
+            real_logits, _ = self._score(self._d_view(real_images, True), labels)
+        fake_logits, fake_classes = self._score(fake_images, labels)
+        # AC-GAN: G also wants its fakes classified as the label they were asked for.
+        return self._g_loss(fake_logits, real_logits) + self._class_loss(labels, fake_classes)
 
-    def _alternating_step(self, real_images, latents=None):
+    def _alternating_step(self, real_images, latents=None, labels=None):
         """``d_steps`` D updates, then one G update through the updated D.
 
         G's tape records only the generator's forward pass of the last D
@@ -691,15 +472,15 @@ class GAN(keras.Model):
         n = tf.shape(real_images)[0]
         reuse = not self.options.fresh_fakes
         for _ in range(self.options.d_steps - 1 if reuse else self.options.d_steps):
-            fakes = self.generator(self.sample_latent(n, latents), training=True)
-            d_out = self._discriminator_step(real_images, fakes)
+            fakes = self._generate(self.sample_latent(n, latents), labels)
+            d_out = self._discriminator_step(real_images, fakes, labels)
         g_variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            fakes = self.generator(self.sample_latent(n, latents), training=True)
+            fakes = self._generate(self.sample_latent(n, latents), labels)
             if reuse:
                 with tape.stop_recording():
-                    d_out = self._discriminator_step(real_images, fakes)
-            g_loss = self._generator_loss(real_images, fakes)
+                    d_out = self._discriminator_step(real_images, fakes, labels)
+            g_loss = self._generator_loss(real_images, fakes, labels)
             g_total = _distribute.scale_loss(self.g_optimizer, g_loss + _penalties(self.generator))
         gradients = tape.gradient(g_total, g_variables)
         g_norm = _distribute.gradient_norm(self.g_optimizer, gradients)
@@ -736,16 +517,32 @@ class GAN(keras.Model):
         )
 
     def train_step(self, data):
-        """One step on a batch of real images, or of ``(images, latents)``."""
+        """One step on a batch of real images, or of ``(images, latents)``.
+
+        A conditional GAN (``num_classes``) takes ``(images, labels)`` or
+        ``(images, labels, latents)``.
+
+        Raises:
+            ValueError: A conditional GAN gets batches without labels.
+        """
         paired = isinstance(data, (tuple, list))
         real_images = data[0] if paired else data
+        labels = None
+        if self.options.num_classes is not None:
+            if not paired or len(data) < 2:
+                raise ValueError(
+                    "a conditional GAN (num_classes set) trains on (images, labels) batches; "
+                    "pass labels= to ganutils.train.make_dataset"
+                )
+            labels = tf.cast(data[1], tf.int32)
+            data = (data[0], *data[2:])
         latents = data[1] if paired and len(data) > 1 else None  # this step's fixed latents
         if self.options.image_range == "unit":
             real_images = (real_images + 1.0) / 2.0
         if self.options.simultaneous:
             d_out, (g_loss, g_norm) = self._simultaneous_step(real_images, latents)
         else:
-            d_out, (g_loss, g_norm) = self._alternating_step(real_images, latents)
+            d_out, (g_loss, g_norm) = self._alternating_step(real_images, latents, labels)
         loss_real, loss_fake, real_logits, fake_logits, d_norm = d_out
         if self.ema_generator is not None:
             self._update_ema()

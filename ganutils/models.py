@@ -47,6 +47,7 @@ config.import_tensorflow()  # before Keras, so TensorFlow starts quietly
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
+from . import conditioning as _conditioning  # noqa: E402
 from . import stabilizers as _stabilizers  # noqa: E402
 
 __all__ = [
@@ -289,6 +290,7 @@ def build_generator(
     l1: float = 0.0,
     l2: float = 0.0,
     channels: int = 1,
+    num_classes: int | None = None,
     seed: int | None = None,
     name: str = "generator",
 ) -> keras.Model:
@@ -314,6 +316,8 @@ def build_generator(
             activation (noise in the generator's layers; training calls only).
         l1, l2: Weight penalties on every kernel, added to G's loss by the GAN.
         channels: Channels of the image (3 for StackedMNIST, :mod:`ganutils.stacked`).
+        num_classes: Class-conditional: ``generator([latents, labels])``
+            (:func:`ganutils.conditioning.join_label_to_latent`); ``None``: not.
         seed: Seed for the initialisers.
         name: Model name.
 
@@ -324,6 +328,7 @@ def build_generator(
     _check_positive("latent_dim", latent_dim)
     _check_positive("filters", filters)
     _check_positive("channels", channels)
+    _conditioning.check_classes("num_classes", num_classes)
     if filters < 2:
         raise ValueError(f"filters must be at least 2; got {filters}")
     _check_choice("activation", activation, ("leaky_relu", "relu"))
@@ -332,12 +337,13 @@ def build_generator(
     regularizer = _regularizer(l1, l2)
     init = _initializer(kernel_initializer, seed)
     latent = keras.Input((latent_dim,), name="latent")
+    inputs, x = _conditioning.join_label_to_latent(latent, num_classes)
     x = layers.Dense(
         7 * 7 * filters,
         use_bias=not batch_norm,
         kernel_initializer=init,
         kernel_regularizer=regularizer,
-    )(latent)
+    )(x)
     if batch_norm:
         x = layers.BatchNormalization()(x)
     x = _activation(activation, 0.2, None)(x)
@@ -371,7 +377,7 @@ def build_generator(
         name="up_28x28",
     )(x)
     image = layers.Activation(output_activation, name=output_activation)(x)
-    return keras.Model(latent, image, name=name)
+    return keras.Model(inputs, image, name=name)
 
 
 def build_discriminator(
@@ -388,6 +394,8 @@ def build_discriminator(
     l1: float = 0.0,
     l2: float = 0.0,
     image_shape: tuple[int, int, int] = (28, 28, 1),
+    num_classes: int | None = None,
+    auxiliary_classes: int | None = None,
     seed: int | None = None,
     name: str = "discriminator",
 ) -> keras.Model:
@@ -412,6 +420,9 @@ def build_discriminator(
             Karras et al. 2018).
         l1, l2: Weight penalties on every kernel, added to D's loss by the GAN.
         image_shape: Input image shape.
+        num_classes: Conditional: ``discriminator([images, labels])``, the label
+            a channel (:func:`ganutils.conditioning.join_label_as_channel`).
+        auxiliary_classes: AC-GAN (Odena et al. 2017): class logits after the first one.
         seed: Seed for the initialisers.
         name: Model name.
 
@@ -423,8 +434,11 @@ def build_discriminator(
     if filters < 2:
         raise ValueError(f"filters must be at least 2; got {filters}")
     _check_choice("activation", activation, ("leaky_relu", "relu"))
+    _conditioning.check_classes("num_classes", num_classes)
+    _conditioning.check_classes("auxiliary_classes", auxiliary_classes)
     regularizer = _regularizer(l1, l2)
     image = keras.Input(image_shape, name="image")
+    inputs, x = _conditioning.join_label_as_channel(image, num_classes)
     x = down_block(
         filters // 2,
         kernel_size=kernel_size,
@@ -437,7 +451,7 @@ def build_discriminator(
         spectral_norm=spectral_norm,
         seed=seed,
         name="down_14x14",
-    )(image)
+    )(x)
     x = down_block(
         filters,
         kernel_size=kernel_size,
@@ -458,11 +472,10 @@ def build_discriminator(
         "kernel_initializer": _initializer(kernel_initializer, None if seed is None else seed + 2),
         "kernel_regularizer": regularizer,
     }
-    if spectral_norm:
-        logit = layers.SpectralNormalization(layers.Dense(1, **dense), name="logit")(x)
-    else:
-        logit = layers.Dense(1, name="logit", **dense)(x)
-    return keras.Model(image, logit, name=name)
+    units, layer_name = 1 + (auxiliary_classes or 0), None if spectral_norm else "logit"
+    logit = layers.Dense(units, name=layer_name, **dense)
+    logit = (layers.SpectralNormalization(logit, name="logit") if spectral_norm else logit)(x)
+    return keras.Model(inputs, logit, name=name)
 
 
 # -- The MNIST classifier behind the metrics ------------------------------------------

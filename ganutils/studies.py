@@ -1,18 +1,16 @@
 """The studies: run variants of a GAN over seeds, and summarise what each changed.
 
 The book's measurements (chapter 7's stabilisers, chapter 8's ablation,
-chapter 9's one-step equivalence, chapter 6's hyperparameter grid) all take
+chapter 10's one-step equivalence, chapter 6's hyperparameter grid) all take
 the same shape: a baseline, some :class:`Variant` of it, several seeds, one
 row of results per run, and a summary per variant. This module holds that
 shape once, on top of the engine and recipes below it:
 
 - :class:`Variant`: one arm of a comparison (name, what it changes, the
   config fields or engine options it overrides);
-- runs: :func:`run_toy` / :func:`compare_toy` on the 2-D mixtures,
-  :func:`run_mnist` / :func:`compare_mnist` on MNIST, :func:`sweep` over a
-  grid of two config fields;
-- :func:`summarise` (mean and spread per variant, difference from a
-  baseline, relative cost) and :func:`markdown_table`;
+- runs: :func:`run_toy` / :func:`compare_toy` (2-D mixtures), :func:`run_mnist` /
+  :func:`compare_mnist` (MNIST), :func:`sweep` (a grid of two config fields);
+- :func:`summarise` (mean, spread, difference from a baseline, cost), :func:`markdown_table`;
 - **the comparison rule** every chapter's verdicts come from, from
   :mod:`ganutils.stats` and re-exported here: :func:`estimate` (mean,
   sample standard deviation, 95% interval) and :func:`compare` ("helps",
@@ -338,12 +336,13 @@ def run_mnist(
     sample_size: int = 0,
     keep_samples: int = 0,
     budget_seconds: float | None = None,
+    labels: np.ndarray | None = None,
+    final: Callable | None = None,
 ) -> dict:
     """Train ``variant`` of the book's MNIST DCGAN with one seed; return its results row.
 
     A run whose losses turn NaN or infinite is stopped by a
-    :class:`ganutils.diagnostics.TrainingMonitor` and recorded with
-    ``diverged: true``; it does not raise.
+    :class:`ganutils.diagnostics.TrainingMonitor` and recorded ``diverged: true``.
 
     Args:
         variant: Its ``overrides`` are :class:`ganutils.train.TrainConfig` fields.
@@ -363,6 +362,8 @@ def run_mnist(
         budget_seconds: With ``bar``: stop after the first epoch whose training
             time reaches this many seconds (``epochs``, default
             :data:`BUDGET_EPOCH_CAP`, is then only a cap).
+        labels: The images' classes, for a conditional variant (``num_classes``).
+        final: ``final(gan, config) -> dict``: fields the trained GAN adds to the row.
 
     Returns:
         ``variant``, ``kind``, ``practice``, ``seed``, ``epochs`` (asked),
@@ -389,7 +390,7 @@ def run_mnist(
         callbacks.insert(0, check)
     start = time.perf_counter()
     gan, history = _train.train_mnist(
-        config, images=images, extra_callbacks=callbacks, progress=False
+        config, images=images, labels=labels, extra_callbacks=callbacks, progress=False
     )
     row = {
         "variant": variant.name,
@@ -416,6 +417,8 @@ def run_mnist(
             border_ink=border_ink(samples),
             samples=samples[:keep_samples],
         )
+    if final is not None:
+        row.update(final(gan, config))
     return row
 
 

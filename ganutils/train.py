@@ -32,14 +32,17 @@ tf = _config.import_tensorflow()
 import keras  # noqa: E402
 
 from . import callbacks as _callbacks  # noqa: E402
+from . import conditioning as _conditioning  # noqa: E402
 from . import distribute as _distribute  # noqa: E402
 from . import gan as _gan  # noqa: E402
 from . import models as _models  # noqa: E402
+from .distribute import make_dataset  # noqa: E402  (re-exported: the chapters build batches here)
 
 __all__ = [
     "TrainConfig",
     "build_gan",
     "fixed_latents",
+    "grid_of",
     "main",
     "make_dataset",
     "train_mnist",
@@ -117,6 +120,12 @@ class TrainConfig:
     g_noise: float = 0.0
     l1: float = 0.0
     l2: float = 0.0
+    # Conditioning on the digit's label ("Use the labels"): None trains the unconditional GAN;
+    # 10 for MNIST. conditioning "channels" (label as an extra channel of D's input) or
+    # "auxiliary" (AC-GAN: D classifies), see ganutils.gan.GANOptions.
+    num_classes: int | None = None
+    conditioning: str = "channels"
+    class_loss_weight: float = 1.0
     # How the run executes, not what it learns (a checkpoint moves freely between
     # them; see ganutils.distribute). batch_size is the global batch.
     strategy: str = "default"
@@ -255,6 +264,7 @@ def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: in
         l1=config.l1,
         l2=config.l2,
         channels=config.channels,
+        num_classes=config.num_classes,
         seed=config.seed,
     )
     discriminator = _models.build_discriminator(
@@ -270,6 +280,8 @@ def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: in
         l1=config.l1,
         l2=config.l2,
         image_shape=(28, 28, config.channels),
+        num_classes=config.num_classes if config.conditioning == "channels" else None,
+        auxiliary_classes=config.num_classes if config.conditioning == "auxiliary" else None,
         seed=config.seed + 100,
     )
     for network in (generator, discriminator):
@@ -327,59 +339,18 @@ def fixed_latents(config: TrainConfig) -> np.ndarray:
     )
 
 
-def make_dataset(
-    images: np.ndarray,
-    *,
-    batch_size: int,
-    seed: int = 0,
-    shuffle: bool = True,
-    latents: np.ndarray | None = None,
-) -> tf.data.Dataset:
-    """A ``tf.data`` pipeline of real images: cache, shuffle, batch, prefetch.
+def grid_of(config: TrainConfig) -> tuple:
+    """The run's grid: inputs and columns for :class:`ganutils.callbacks.SampleGrid`.
 
-    Under a distribution strategy ``fit`` splits each batch over the replicas
-    (and, across machines, shards the batches by worker).
-
-    Args:
-        images: ``(n, 28, 28, 1)`` float32 in [-1, 1] (see
-            :func:`ganutils.data.scale_images`).
-        batch_size: Images per batch (the global batch under a strategy); the
-            last partial batch is dropped so every step sees the same batch
-            size (batch statistics stay comparable).
-        seed: Shuffle seed (reshuffled every epoch).
-        shuffle: Whether to shuffle.
-        latents: ``(n, latent_dim)`` float32, one per image: batches become
-            ``(images, latents)`` and each step uses these latents instead of
-            drawing its own (exact comparisons across strategies; tests).
-
-    Raises:
-        ValueError: Images of the wrong dtype or shape, or fewer images than one batch.
+    Unconditional: :func:`fixed_latents` in a square grid (columns ``None``).
+    Conditional: one row per class, one fixed latent per column
+    (:func:`ganutils.conditioning.class_grid`), ``grid_size // num_classes`` columns.
     """
-    array = np.asarray(images)
-    if array.ndim != 4 or array.dtype != np.float32:
-        raise ValueError(
-            f"images must be float32 of shape (n, h, w, c); got {array.dtype} {array.shape}. "
-            "Use ganutils.data.scale_images first."
-        )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
-    if len(array) < batch_size:
-        raise ValueError(f"batch_size ({batch_size}) exceeds the number of images ({len(array)})")
-    if latents is not None:
-        latents = np.asarray(latents, dtype=np.float32)
-        if latents.ndim != 2 or len(latents) != len(array):
-            raise ValueError(
-                f"latents must have shape ({len(array)}, latent_dim); got {latents.shape}"
-            )
-    slices = array if latents is None else (array, latents)
-    dataset = tf.data.Dataset.from_tensor_slices(slices).cache()
-    if shuffle:
-        dataset = dataset.shuffle(len(array), seed=seed, reshuffle_each_iteration=True)
-    # Several machines: each takes every n-th batch (in-memory data has no files to shard).
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    dataset = dataset.with_options(options)
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    if config.num_classes is None:
+        return fixed_latents(config), None
+    columns = max(1, config.grid_size // config.num_classes)
+    latents = fixed_latents(dataclasses.replace(config, grid_size=columns))
+    return _conditioning.class_grid(latents, config.num_classes), columns
 
 
 def train_mnist(
@@ -387,6 +358,7 @@ def train_mnist(
     out_dir: str | os.PathLike | None = None,
     *,
     images: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
     extra_callbacks: list | None = None,
     progress: bool = True,
 ) -> tuple[_gan.GAN, dict]:
@@ -405,6 +377,9 @@ def train_mnist(
         out_dir: Output folder; ``None`` trains without writing anything.
         images: ``(n, 28, 28, 1)`` float32 in [-1, 1]; default: MNIST from
             :func:`ganutils.data.load_mnist` limited to ``config.max_digits``.
+        labels: ``(n,)`` class labels of ``images``, for a conditional run
+            (``config.num_classes``); with the default images, their labels.
+            The sample grids then show one row per class (:func:`grid_of`).
         extra_callbacks: More Keras callbacks (a metric callback, or
             :class:`ganutils.callbacks.StopAfterEpoch` to stop early as an
             interruption would).
@@ -418,10 +393,19 @@ def train_mnist(
             or a corrupt one.
     """
     if images is None:
-        images = _data.scale_images(_data.load_mnist(limit=config.max_digits).images)
+        digits = _data.load_mnist(limit=config.max_digits)
+        images = _data.scale_images(digits.images)
+        labels = digits.labels if config.num_classes is not None else None
+    if (labels is None) != (config.num_classes is None):
+        raise ValueError(
+            "labels go with a conditional config: pass labels exactly when config.num_classes "
+            f"is set (num_classes={config.num_classes!r}, labels given: {labels is not None})"
+        )
+    if labels is not None:
+        labels = _conditioning.check_labels(labels, len(images), config.num_classes)
     _config.seed_everything(config.seed)
     gan = build_gan(config, steps_per_epoch=len(images) // config.batch_size)
-    dataset = make_dataset(images, batch_size=config.batch_size, seed=config.seed)
+    dataset = make_dataset(images, batch_size=config.batch_size, seed=config.seed, labels=labels)
 
     callbacks: list = []
     initial_epoch = 0
@@ -431,6 +415,7 @@ def train_mnist(
             out = out / f"worker_{_distribute.worker_index()}"
         out.mkdir(parents=True, exist_ok=True)
         checkpoint = _callbacks.Checkpoint(out, config=config.to_dict())
+        grid, columns = grid_of(config)
         initial_epoch = checkpoint.restore(gan)
         if initial_epoch:
             previous = _callbacks.read_history(out)
@@ -438,7 +423,7 @@ def train_mnist(
                 if isinstance(callback, _callbacks.QualityCheck):
                     callback.resume_from(previous, initial_epoch=initial_epoch)
         callbacks += [
-            _callbacks.SampleGrid(out / "samples", fixed_latents(config)),
+            _callbacks.SampleGrid(out / "samples", grid, ncols=columns),
             *(extra_callbacks or []),  # before LossHistory, so their logs are recorded
             _callbacks.LossHistory(out, initial_epoch=initial_epoch),
             _callbacks.TrainingGif(out / "samples", out / "training.gif"),

@@ -1,0 +1,264 @@
+"""The study of the "Use the labels" chapter: conditional GANs against the book's recipe.
+
+Three arms on the same digits, budget and seeds: the book's (unconditional)
+recipe, the recipe conditioned on the label as an extra input of both
+networks (:data:`CHANNELS`: ganhacks #16, Mirza & Osindero 2014), and the
+AC-GAN of Odena et al. 2017 (:data:`AUXILIARY`: the generator conditioned, the
+discriminator classifying as well). Each run trains for the MNIST budget of
+chapter 7's study and is judged as there (time to good, final FD), then its
+final generator draws 1,000 samples, 100 asked for each class, scored for the
+share the book's classifier reads as the class asked for and the FD of each
+class to the real digits of that class::
+
+    python -m ganutils.conditional --out ganutils/results/conditional
+
+resumes where it stopped (rows already in ``results.jsonl`` are skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import config as _config
+from . import data as _data
+
+tf = _config.import_tensorflow()
+import keras  # noqa: E402
+
+from . import conditioning as _conditioning  # noqa: E402
+from . import footings as _footings  # noqa: E402
+from . import metrics as _metrics  # noqa: E402
+from . import studies as _studies  # noqa: E402
+
+__all__ = [
+    "AUXILIARY",
+    "BASELINE",
+    "CHANNELS",
+    "SAMPLE_SIZE",
+    "class_fds",
+    "class_floor",
+    "class_scores",
+    "main",
+    "run_study",
+    "variants",
+]
+
+#: The arms' names.
+BASELINE, CHANNELS, AUXILIARY = "unconditional recipe", "label as input", "AC-GAN"
+#: Final samples scored per run (100 asked for each class).
+SAMPLE_SIZE = 1000
+#: Samples of each run kept in its row (the first two of each class).
+KEEP_SAMPLES = 20
+
+
+def variants() -> list[_studies.Variant]:
+    """The three arms: the recipe, the recipe with the label as input, and AC-GAN."""
+    return [
+        _studies.Variant(BASELINE, "the book's recipe, no labels", kind="baseline"),
+        _studies.Variant(
+            CHANNELS,
+            "label embedded and joined to G's latent and to D's image as a channel",
+            overrides={"num_classes": 10, "conditioning": "channels"},
+        ),
+        _studies.Variant(
+            AUXILIARY,
+            "G conditioned as above; D classifies too, class loss weight 1 (Odena et al. 2017)",
+            overrides={"num_classes": 10, "conditioning": "auxiliary", "class_loss_weight": 1.0},
+        ),
+    ]
+
+
+def class_fds(scorer: _metrics.MnistScorer, images: Any, asked: Any) -> np.ndarray:
+    """Per class ``k``: the FD of the images asked to be ``k`` to the real digits of class ``k``.
+
+    The reference of class ``k`` is the scorer's classifier's training digits
+    of that class. A class set is small (100 of each class in a set of 1,000)
+    and FD grows as ``n`` shrinks, so read it beside :func:`class_floor` at
+    the same ``n``.
+
+    Returns:
+        ``(10,)`` floats; NaN for a class with fewer than two images.
+
+    Raises:
+        ValueError: Bad images, or ``asked`` not one class in [0, 10) per image.
+    """
+    features, probabilities = scorer.classifier.features(images)
+    asked = _conditioning.check_labels(asked, len(features), probabilities.shape[1])
+    split = scorer.classifier.split
+    reference, _ = scorer.classifier.features(split.train_images)
+    result = np.full(probabilities.shape[1], np.nan)
+    for k in range(len(result)):
+        if np.sum(asked == k) >= 2:
+            real = _metrics.feature_statistics(reference[split.train_labels == k])
+            fake = _metrics.feature_statistics(features[asked == k])
+            result[k] = _metrics.frechet_distance(*real, *fake)
+    return result
+
+
+def class_floor(scorer: _metrics.MnistScorer, per_class: int, *, seed: int = 0) -> np.ndarray:
+    """:func:`class_fds` of ``per_class`` held-out real digits of each class: the floor.
+
+    Raises:
+        ValueError: ``per_class`` not an integer from 2 to the held-out digits of every class.
+    """
+    split = scorer.classifier.split
+    rng = np.random.default_rng(_config.check_seed(seed))
+    chosen = []
+    for k in np.unique(split.heldout_labels):
+        index = np.flatnonzero(split.heldout_labels == k)
+        if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)):
+            raise ValueError(f"per_class must be an integer; got {per_class!r}")
+        if not 2 <= per_class <= len(index):
+            raise ValueError(
+                f"per_class must lie in [2, {len(index)}] (held-out digits of class {k}); "
+                f"got {per_class!r}"
+            )
+        chosen.append(np.sort(rng.choice(index, per_class, replace=False)))
+    chosen = np.concatenate(chosen)
+    return class_fds(scorer, split.heldout_images[chosen], split.heldout_labels[chosen])
+
+
+def class_scores(gan, scorer: _metrics.MnistScorer, n: int, *, seed: int = 0) -> dict:
+    """Draw ``n`` samples of a conditional ``gan``, every class in turn, and score each class.
+
+    Returns:
+        ``class_accuracy`` and ``class_fds`` (per class, as lists; see
+        :func:`ganutils.conditioning.class_accuracy` and :func:`class_fds`),
+        ``class_fd`` (their overall FD), ``class_counts`` (confident
+        predictions per class), ``class_samples`` (``(n, 28, 28, 1)`` in
+        [-1, 1]) and ``asked`` (``(n,)``).
+    """
+    asked = _conditioning.asked_classes(n, gan.options.num_classes)
+    latents = keras.random.normal((n, gan.options.latent_dim), seed=int(seed))
+    inputs = [keras.ops.convert_to_numpy(latents), asked]  # one kind in a list: both NumPy
+    samples = keras.ops.convert_to_numpy(gan.sampler(inputs, training=False))
+    _, probabilities = scorer.classifier.features(samples)
+    score = scorer.score(samples)
+    return {
+        "class_accuracy": _conditioning.class_accuracy(probabilities, asked).tolist(),
+        "class_fds": class_fds(scorer, samples, asked).tolist(),
+        "class_fd": float(score.fd),
+        "class_counts": list(score.class_counts),
+        "class_samples": samples,
+        "asked": asked,
+    }
+
+
+def run_study(
+    out_dir,
+    *,
+    seeds: Sequence[int] = (0, 1, 2),
+    profile=None,
+    budget_seconds: float = _footings.MNIST_BUDGET_SECONDS,
+    log=print,
+) -> list[dict]:
+    """Run every arm for every seed; append one row per run to ``out_dir/results.jsonl``.
+
+    Rows already there (same variant, seed and profile) are skipped.
+
+    Returns:
+        All rows of the results file after the run.
+
+    Raises:
+        ValueError: No seeds, or a non-positive budget.
+    """
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    if not budget_seconds > 0:
+        raise ValueError(f"budget_seconds must be positive; got {budget_seconds!r}")
+    if not isinstance(profile, _config.Profile):
+        profile = _config.get_profile(profile)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "results.jsonl"
+    done = {(r["variant"], r["seed"], r["profile"]) for r in _studies.read_rows(path)}
+    digits = _data.load_mnist(limit=profile.max_digits)
+    images = _data.scale_images(digits.images)
+    scorer = bar = None
+    for seed in seeds:
+        for variant in variants():
+            if (variant.name, int(seed), profile.name) in done:
+                continue
+            if scorer is None:
+                scorer = _metrics.MnistScorer()
+                bar = scorer.good_bar()
+            started = time.perf_counter()
+            conditional = "num_classes" in variant.overrides
+
+            scores = _kept_class_scores if conditional else _class_counts
+            final = functools.partial(scores, scorer=scorer, seed=seed)
+            row = _studies.run_mnist(
+                variant,
+                seed,
+                profile=profile,
+                images=images,
+                labels=digits.labels if conditional else None,
+                scorer=scorer,
+                bar=bar,
+                budget_seconds=budget_seconds,
+                sample_size=0 if conditional else SAMPLE_SIZE,
+                keep_samples=KEEP_SAMPLES,
+                final=final,
+            )
+            if "samples" in row:  # uint8 keeps the kept samples small in the committed file
+                row["samples"] = _as_uint8(row["samples"])
+            row.update(floor_fd=float(bar.floor_fd), bar_fd=float(bar.fd))
+            row.update(_studies.provenance(profile, f"{digits.summary}; {len(images)} images"))
+            _studies.append_row(path, row)
+            log(f"{variant.name} seed {seed}: {time.perf_counter() - started:.0f} s")
+    return _studies.read_rows(path)
+
+
+def _kept_class_scores(gan, _train_config, *, scorer, seed) -> dict:
+    """:func:`class_scores` for a results row: two samples of each class kept, as uint8."""
+    scores = class_scores(gan, scorer, SAMPLE_SIZE, seed=seed)
+    keep = np.concatenate([np.flatnonzero(scores["asked"] == k)[:2] for k in range(10)])
+    scores["class_samples"] = _as_uint8(scores["class_samples"][keep])
+    scores["asked"] = scores["asked"][keep].tolist()
+    return scores
+
+
+def _class_counts(gan, _train_config, *, scorer, seed) -> dict:
+    """An unconditional run's confident predictions per class, on its final samples."""
+    latents = keras.random.normal((SAMPLE_SIZE, gan.options.latent_dim), seed=int(seed))
+    samples = keras.ops.convert_to_numpy(gan.sampler(latents, training=False))
+    return {"class_counts": list(scorer.score(samples).class_counts)}
+
+
+def _as_uint8(images) -> list:
+    return ((np.asarray(images) + 1.0) * 127.5).round().clip(0, 255).astype("uint8").tolist()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m ganutils.conditional --out ganutils/results/conditional``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ganutils.conditional",
+        description="Conditional GANs (label as input, AC-GAN) against the book's recipe; resumes.",
+    )
+    parser.add_argument("--out", required=True, help="folder of results.jsonl")
+    parser.add_argument("--profile", choices=list(_config.PROFILES), default=None)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--budget", type=float, default=_footings.MNIST_BUDGET_SECONDS)
+    args = parser.parse_args(argv)
+    profile = _config.setup(seed=0, profile=args.profile)
+    print(profile, file=sys.stderr)
+    run_study(
+        args.out,
+        seeds=args.seeds,
+        profile=profile,
+        budget_seconds=args.budget,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
