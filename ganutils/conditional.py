@@ -1,10 +1,11 @@
 """The study of the "Use the labels" chapter: conditional GANs against the book's recipe.
 
-Three arms on the same digits, budget and seeds: the book's (unconditional)
+Four arms on the same digits, budget and seeds: the book's (unconditional)
 recipe, the recipe conditioned on the label as an extra input of both
 networks (:data:`CHANNELS`: ganhacks #16, Mirza & Osindero 2014), and the
-AC-GAN of Odena et al. 2017 (:data:`AUXILIARY`: the generator conditioned, the
-discriminator classifying as well). Each run trains for the MNIST budget of
+AC-GAN of Odena et al. 2017 (the generator conditioned, the discriminator
+classifying as well) at the recipe's learning rate (:data:`AUXILIARY`) and at
+its paper's (:data:`AUXILIARY_PAPER`). Each run trains for the MNIST budget of
 chapter 7's study and is judged as there (time to good, final FD), then its
 final generator draws 1,000 samples, 100 asked for each class, scored for the
 share the book's classifier reads as the class asked for and the FD of each

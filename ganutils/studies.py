@@ -634,7 +634,7 @@ def markdown_table(
 
 
 #: The studies whose results the package ships in ``ganutils/results/<study>/results.jsonl``.
-COMMITTED_STUDIES = ("ablation", "time_to_quality", "stabilisers", "modern")
+COMMITTED_STUDIES = ("ablation", "time_to_quality", "stabilisers", "modern", "conditional")
 
 
 def read_rows(path) -> list[dict]:
