@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import imageio.v3 as iio
 import keras
 import numpy as np
 import pytest
 
-from ganutils import callbacks, conditional, conditioning, data, gan, metrics, models, train
+from ganutils import (
+    callbacks,
+    conditional,
+    conditioning,
+    data,
+    gan,
+    metrics,
+    models,
+    studies,
+    train,
+)
 
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "11_use_the_labels.ipynb"
 TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 16, "batch_size": 32, "grid_size": 20}
 
 
@@ -211,3 +224,19 @@ def test_class_fds_are_small_for_real_digits_of_the_class_and_large_for_others(s
         conditional.class_floor(scorer, 1)
     with pytest.raises(ValueError, match="labels must be"):
         conditional.class_fds(scorer, split.heldout_images[:10], np.zeros(3, "int64"))
+
+
+def test_the_committed_study_covers_every_arm_and_seed_and_the_chapter_reads_it():
+    rows = studies.committed_results("conditional")
+    assert {r["profile"] for r in rows} == {"cpu"}
+    have = {(r["variant"], r["seed"]) for r in rows}
+    assert have == {(v.name, s) for v in conditional.variants() for s in (0, 1, 2)}  # 4 arms
+    for row in rows:
+        assert row["commit"] and row["data"] and row["final_fd"] is not None
+        assert len(row["class_counts"]) == 10
+        if row["variant"] != conditional.BASELINE:
+            assert row["config"]["num_classes"] == 10
+            assert len(row["class_accuracy"]) == 10 and len(row["class_samples"]) == 20
+    notebook = json.loads(NOTEBOOK.read_text())
+    code = "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
+    assert 'committed_results("conditional")' in code and "train_mnist(" in code

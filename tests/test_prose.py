@@ -168,7 +168,7 @@ def test_no_chapter_types_a_run_figure_by_hand(path):
 
 
 def test_the_rule_catches_the_hand_typed_figures_the_book_once_had():
-    # Chapter 9's timing table and its reading, and chapter 7's cost sentence (before glue).
+    # Chapter 10's timing table and its reading, and chapter 7's cost sentence (before glue).
     chapter_9 = (
         "| global batch | devices | precision | XLA | images/s | vs 1 device, float32, no XLA |\n"
         "|---:|---|---|---|---:|---:|\n"
