@@ -506,6 +506,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--precision", choices=_distribute.PRECISIONS, default="float32")
     parser.add_argument("--jit", action="store_true", help="compile the step with XLA")
+    parser.add_argument(
+        "--conditional",
+        choices=_gan.CONDITIONING,
+        default=None,
+        help="draw the digit asked for: the label as input (channels) or AC-GAN (auxiliary)",
+    )
     args = parser.parse_args(argv)
     try:
         return _run_command(args)
@@ -527,6 +533,8 @@ def _run_command(args) -> int:
         overrides["epochs"] = args.epochs
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
+    if args.conditional is not None:
+        overrides.update(num_classes=10, conditioning=args.conditional)
     config = TrainConfig.for_profile(profile, **overrides)
     out = Path(args.out)
     meta = _callbacks.Checkpoint(out, config=config.to_dict()).read_meta()
@@ -544,7 +552,8 @@ def _run_command(args) -> int:
     if done:
         print(f"resuming from the checkpoint in {out}: epoch {done} of {config.epochs} is done")
     start = time.perf_counter()
-    _, history = train_mnist(config, out, images=_data.scale_images(mnist.images))
+    labels = mnist.labels if config.num_classes is not None else None
+    _, history = train_mnist(config, out, images=_data.scale_images(mnist.images), labels=labels)
     seconds = time.perf_counter() - start
     finished = int(history["epoch"][-1]) if history.get("epoch") else done
     count = finished - done

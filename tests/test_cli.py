@@ -41,3 +41,15 @@ def test_a_corrupt_checkpoint_is_one_line_on_stderr(tmp_path, capsys):
     assert train.main([*SMOKE, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "corrupt" in err[0] and "Traceback" not in err[0]
+
+
+def test_a_conditional_run_from_the_command_line_resumes_and_keeps_its_labels(tmp_path, capsys):
+    out = ["--out", str(tmp_path), "--conditional", "channels"]
+    assert train.main([*SMOKE, *out, "--epochs", "1"]) == 0
+    saved = callbacks.Checkpoint(tmp_path, config={}).read_meta()["config"]
+    assert saved["num_classes"] == 10 and saved["conditioning"] == "channels"
+    assert train.main([*SMOKE, *out, "--epochs", "2"]) == 0
+    assert "resuming from the checkpoint" in capsys.readouterr().out
+    # The unconditional command on the same folder is a different configuration.
+    assert train.main([*SMOKE, "--out", str(tmp_path), "--epochs", "3"]) == 2
+    assert "num_classes" in capsys.readouterr().err
