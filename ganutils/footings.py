@@ -9,6 +9,11 @@ healthy run at least as good. So each one is measured twice:
   momentum (``beta_1=0``, which covers every mode), and the book's MNIST
   recipe, judged by time to good and final FD.
 
+On MNIST (:data:`MNIST_FOOTINGS`) the rescue footing is the collapse of the
+failure chapter (D learning 500 times more slowly than G, no moving average),
+and augmentation is measured where it is meant to matter: the recipe on its
+first 500 and 1,000 digits, trained four times longer.
+
 Each stabiliser runs at the settings its paper publishes (:data:`SETTINGS`
 says which came from where). Those were tuned on other data, so the ones
 that bring their own optimiser also run at 4 and 16 times the paper's
@@ -31,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import callbacks as _callbacks
 from . import config as _config
 from . import data as _data
 from . import metrics as _metrics
@@ -40,22 +46,29 @@ from . import toy as _toy
 
 __all__ = [
     "FOOTINGS",
+    "HELDOUT_DIGITS",
+    "IMAGE_SETTINGS",
     "MNIST_BUDGET_SECONDS",
+    "MNIST_FOOTINGS",
+    "MNIST_NOISE_STEPS",
     "MNIST_SETTINGS",
     "POINTS_KEPT",
     "SETTINGS",
     "SOURCE_NAMES",
     "SWEEP",
     "TOY_STEPS",
+    "MnistFooting",
     "Setting",
     "best_of_sweep",
     "main",
+    "mnist_variant",
     "mnist_variants",
     "results_by_variant",
     "run_study",
     "settings_table",
     "toy_row",
     "toy_variants",
+    "variants_of",
 ]
 
 #: Generator steps of every toy run.
@@ -66,6 +79,8 @@ SWEEP = (1, 4, 16)
 POINTS_KEPT = 256
 #: Training seconds of each MNIST run (the ablation's budget, 3x the recipe's time to good).
 MNIST_BUDGET_SECONDS = 60.0
+#: Generator steps over which instance noise fades on MNIST: about half of a 60 s run.
+MNIST_NOISE_STEPS = 600
 
 _TOY_BASE = {"steps": TOY_STEPS, "check_every": TOY_STEPS // 4, "batch_size": 128}
 #: The toy footings: a name and its :class:`ganutils.toy.ToyConfig` fields.
@@ -94,6 +109,7 @@ class Setting:
         layer: A model rewrite: ``"spectral_norm"``, ``"minibatch_stddev"``,
             ``"layer_noise"`` or ``""``.
         sweep: Whether its learning rate is also tried at the :data:`SWEEP` multiples.
+        published: Whether its settings are its paper's (always so for a ``sweep``).
     """
 
     name: str
@@ -105,6 +121,7 @@ class Setting:
     toy: Mapping = dataclasses.field(default_factory=dict)
     layer: str = ""
     sweep: bool = False
+    published: bool = False
 
     def __post_init__(self):
         if self.layer not in ("", "spectral_norm", "minibatch_stddev", "layer_noise"):
@@ -210,12 +227,99 @@ SETTINGS = (
 #: The stabilisers run on MNIST, by name, with their learning-rate multiples there.
 MNIST_SETTINGS = {"WGAN (clipping)": (1,), "WGAN-GP": (1, 16), "spectral norm": (1, 16)}
 
+#: Stabilisers that exist only for images: differentiable augmentation, and the unsafe variant.
+IMAGE_SETTINGS = (
+    Setting(
+        "DiffAugment",
+        "D memorising a small data set",
+        source="zhao2020diffaugment",
+        settings="colour, translation (1/8 of the side) and cutout (1/2) on real and fake "
+        "images before D, the paper's policy for small data; the recipe's optimiser",
+        options={"augment": "both"},
+        published=True,
+    ),
+    Setting(
+        "augment real only",
+        "(the unsafe variant)",
+        settings="the same augmentations on the real images only",
+        options={"augment": "real_only"},
+    ),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class MnistFooting:
+    """One MNIST footing: the book's recipe with a few fields changed, and what runs on it.
+
+    Attributes:
+        description: What the footing is, in words.
+        overrides: :class:`ganutils.train.TrainConfig` fields that make the footing.
+        variants: Names of the settings run on it (``"WGAN-GP (lr x16)"`` for a
+            sweep multiple), after the footing's own ``"baseline"``.
+        digits: Train on the first ``digits`` digits of the profile's set (``None``: all).
+        budget_seconds: Training seconds per run.
+        check_every: Epochs between quality checks.
+    """
+
+    description: str
+    variants: tuple[str, ...]
+    overrides: Mapping = dataclasses.field(default_factory=dict)
+    digits: int | None = None
+    budget_seconds: float = MNIST_BUDGET_SECONDS
+    check_every: int = 1
+
+
+_SMALL_VARIANTS = ("DiffAugment", "augment real only")
+#: The MNIST footings of chapter 7.
+MNIST_FOOTINGS = {
+    "healthy-mnist": MnistFooting(
+        "the book's recipe",
+        variants=tuple(
+            f"{name} (lr x{m})" if m != 1 else name
+            for name, multiples in MNIST_SETTINGS.items()
+            for m in multiples
+        ),
+    ),
+    "rescue-mnist": MnistFooting(
+        "the failure chapter's collapse: D learns 500 times more slowly than G "
+        "(d_learning_rate 1e-5), no moving average",
+        variants=(
+            "WGAN-GP (lr x16)",
+            "spectral norm (lr x16)",
+            "instance noise",
+            "feature matching",
+            "minibatch stddev",
+            "generator EMA",
+        ),
+        overrides={"d_learning_rate": 1e-5, "ema_decay": None},
+    ),
+    "small-500": MnistFooting(
+        "the recipe on its first 500 digits, for four times the budget",
+        variants=_SMALL_VARIANTS,
+        digits=500,
+        budget_seconds=4 * MNIST_BUDGET_SECONDS,
+        check_every=10,
+    ),
+    "small-1000": MnistFooting(
+        "the recipe on its first 1,000 digits, for four times the budget",
+        variants=_SMALL_VARIANTS[:1],
+        digits=1000,
+        budget_seconds=4 * MNIST_BUDGET_SECONDS,
+        check_every=5,
+    ),
+}
+#: Real digits held out of every MNIST footing, for D's r_t on digits it never saw.
+HELDOUT_DIGITS = 1000
+
 
 def _by_name(name: str) -> Setting:
-    for setting in SETTINGS:
-        if setting.name == name:
-            return setting
-    raise ValueError(f"name must be one of {[s.name for s in SETTINGS]}; got {name!r}")
+    """The setting called ``name``; a sweep multiple (``"WGAN-GP (lr x16)"``) is scaled."""
+    for setting in (*SETTINGS, *IMAGE_SETTINGS):
+        for multiple in SWEEP if setting.sweep else (1,):
+            if setting.scaled(multiple).name == name:
+                return setting.scaled(multiple)
+    known = [s.name for s in _expanded((*SETTINGS, *IMAGE_SETTINGS))]
+    raise ValueError(f"name must be one of {known}; got {name!r}")
 
 
 def _expanded(settings: Sequence[Setting]) -> list[Setting]:
@@ -267,17 +371,52 @@ def toy_variants(settings: Sequence[Setting] = SETTINGS) -> list[_studies.Varian
     return variants
 
 
-def mnist_variants() -> list[_studies.Variant]:
-    """The recipe and the :data:`MNIST_SETTINGS` stabilisers as MNIST variants."""
-    variants = [_studies.Variant("baseline", "the book's recipe")]
-    for name, multiples in MNIST_SETTINGS.items():
-        for multiple in multiples:
-            setting = _by_name(name).scaled(multiple)
-            overrides = {**setting.optimizer, **setting.options}
-            if setting.layer:
-                overrides[setting.layer] = True
-            variants.append(_studies.Variant(setting.name, setting.target, overrides=overrides))
-    return variants
+def mnist_variant(
+    setting: Setting, *, footing: str = "healthy-mnist", kind: str = "", practice: str = ""
+) -> _studies.Variant:
+    """``setting`` as a variant of the MNIST recipe on ``footing``.
+
+    Its optimiser and options become :class:`ganutils.train.TrainConfig`
+    fields; a model rewrite becomes its builder flag (layer noise: ``g_noise``
+    0.1); instance noise fades over :data:`MNIST_NOISE_STEPS`. A setting with
+    its own optimiser sets both networks' rates, so it replaces a footing's
+    ``d_learning_rate``.
+    """
+    chosen = _mnist_footing(footing)
+    overrides = {**setting.optimizer, **setting.options}
+    if "instance_noise_steps" in overrides:
+        overrides["instance_noise_steps"] = MNIST_NOISE_STEPS
+    if "d_dropout" in setting.toy:
+        overrides["d_dropout"] = setting.toy["d_dropout"]
+    if setting.layer == "layer_noise":
+        overrides["g_noise"] = 0.1
+    elif setting.layer:
+        overrides[setting.layer] = True
+    if "learning_rate" in setting.optimizer and "d_learning_rate" in chosen.overrides:
+        overrides["d_learning_rate"] = None
+    return _studies.Variant(
+        setting.name, setting.target, overrides=overrides, kind=kind, practice=practice
+    )
+
+
+def _mnist_footing(footing: str) -> MnistFooting:
+    if footing not in MNIST_FOOTINGS:
+        raise ValueError(f"footing must be one of {tuple(MNIST_FOOTINGS)}; got {footing!r}")
+    return MNIST_FOOTINGS[footing]
+
+
+def mnist_variants(footing: str = "healthy-mnist") -> list[_studies.Variant]:
+    """The footing's baseline and its stabilisers as MNIST variants."""
+    chosen = _mnist_footing(footing)
+    baseline = _studies.Variant("baseline", chosen.description)
+    return [baseline, *(mnist_variant(_by_name(n), footing=footing) for n in chosen.variants)]
+
+
+def variants_of(footing: str) -> list[_studies.Variant]:
+    """The variants run on ``footing``, a toy footing or an MNIST one, in table order."""
+    if footing in FOOTINGS:
+        return toy_variants()
+    return mnist_variants(footing)
 
 
 def _key(footing: str, variant: str, seed: int, profile: str) -> tuple:
@@ -306,11 +445,11 @@ def toy_row(variant, footing: str, seed: int, steps: int = TOY_STEPS) -> dict:
 def run_study(
     out_dir,
     *,
-    footings: Sequence[str] = (*FOOTINGS, "healthy-mnist"),
+    footings: Sequence[str] = (*FOOTINGS, *MNIST_FOOTINGS),
     seeds: Sequence[int] = (0, 1, 2),
     profile=None,
     toy_steps: int = TOY_STEPS,
-    budget_seconds: float = MNIST_BUDGET_SECONDS,
+    budget_seconds: float | None = None,
     names: Sequence[str] | None = None,
     log=print,
 ) -> list[dict]:
@@ -321,9 +460,9 @@ def run_study(
     early still covers every variant.
 
     Args:
-        footings: Names of :data:`FOOTINGS` and ``"healthy-mnist"``.
+        footings: Names of :data:`FOOTINGS` and :data:`MNIST_FOOTINGS`.
         toy_steps: Generator steps of each toy run (the study: :data:`TOY_STEPS`).
-        budget_seconds: Training seconds of each MNIST run.
+        budget_seconds: Training seconds of each MNIST run (default: the footing's).
         names: Run only these variants (default: all).
 
     Returns:
@@ -332,14 +471,14 @@ def run_study(
     Raises:
         ValueError: An unknown footing or variant, or no seeds.
     """
-    known = (*FOOTINGS, "healthy-mnist")
+    known = (*FOOTINGS, *MNIST_FOOTINGS)
     unknown = sorted(set(footings) - set(known))
     if unknown:
         raise ValueError(f"footings must be among {known}; got {unknown}")
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
-    toy, mnist = toy_variants(), mnist_variants()
-    every = {v.name for v in toy + mnist}
+    variants = {footing: variants_of(footing) for footing in footings}
+    every = {v.name for chosen in variants.values() for v in chosen}
     if names is not None and set(names) - every:
         raise ValueError(f"names holds unknown variants {sorted(set(names) - every)}")
     if not isinstance(profile, _config.Profile):
@@ -350,32 +489,19 @@ def run_study(
     done = {
         _key(r["footing"], r["variant"], r["seed"], r["profile"]) for r in _studies.read_rows(path)
     }
-    images = scorer = bar = None
+    mnist: dict = {}
     for seed in seeds:
         for footing in footings:
-            for variant in mnist if footing == "healthy-mnist" else toy:
+            for variant in variants[footing]:
                 if names is not None and variant.name not in names:
                     continue
                 if _key(footing, variant.name, seed, profile.name) in done:
                     continue
                 start = time.perf_counter()
-                if footing == "healthy-mnist":
-                    if images is None:
-                        digits = _data.load_mnist(limit=profile.max_digits)
-                        images, summary = _data.scale_images(digits.images), digits.summary
-                        scorer = _metrics.MnistScorer()
-                        bar = scorer.good_bar()
-                    row = _studies.run_mnist(
-                        variant,
-                        seed,
-                        profile=profile,
-                        images=images,
-                        scorer=scorer,
-                        bar=bar,
-                        budget_seconds=budget_seconds,
-                    )
-                    row.update(floor_fd=float(bar.floor_fd), bar_fd=float(bar.fd))
-                    data = f"{summary}; {len(images)} images"
+                if footing in MNIST_FOOTINGS:
+                    if not mnist:
+                        mnist.update(_mnist_setup(profile))
+                    row, data = _mnist_row(variant, footing, seed, profile, mnist, budget_seconds)
                 else:
                     row = toy_row(variant, footing, seed, toy_steps)
                     row.update(variant=variant.name, seed=int(seed), steps=toy_steps)
@@ -387,6 +513,57 @@ def run_study(
     return _studies.read_rows(path)
 
 
+def _mnist_setup(profile) -> dict:
+    """The profile's digits (the last :data:`HELDOUT_DIGITS` held out), the scorer and its bar."""
+    digits = _data.load_mnist(limit=profile.max_digits)
+    images = _data.scale_images(digits.images)
+    heldout = min(HELDOUT_DIGITS, len(images) // 5)
+    scorer = _metrics.MnistScorer()
+    return {
+        "images": images,
+        "train": images[:-heldout],
+        "heldout": images[-heldout:],
+        "summary": digits.summary,
+        "scorer": scorer,
+        "bar": scorer.good_bar(),
+    }
+
+
+def _mnist_row(variant, footing: str, seed: int, profile, setup: Mapping, budget) -> tuple:
+    """Train one MNIST variant on one footing: its row, and the data it trained on in words."""
+    chosen = MNIST_FOOTINGS[footing]
+    # The healthy footing trains on every digit, as the ablation does; the others keep some out.
+    images = setup["images"] if chosen.digits is None else setup["train"][: chosen.digits]
+    overrides = {**chosen.overrides, **variant.overrides}
+    variant = dataclasses.replace(variant, overrides=overrides)
+
+    def overfitting(gan, config):
+        """D's r_t on (up to 1,000 of) its training digits and on held-out ones."""
+        fields = {}
+        parts = (("train", images[:HELDOUT_DIGITS]), ("heldout", setup["heldout"]))
+        for part, part_images in parts:
+            logits = _callbacks.discriminator_logits(
+                gan.discriminator, part_images, batch_size=config.batch_size
+            )
+            fields[f"rt_{part}"] = _stabilizers.real_sign(logits)
+        return fields
+
+    row = _studies.run_mnist(
+        variant,
+        seed,
+        profile=profile,
+        images=images,
+        scorer=setup["scorer"],
+        bar=setup["bar"],
+        check_every=chosen.check_every,
+        budget_seconds=chosen.budget_seconds if budget is None else budget,
+        final=overfitting if chosen.digits is not None else None,
+    )
+    bar = setup["bar"]
+    row.update(floor_fd=float(bar.floor_fd), bar_fd=float(bar.fd))
+    return row, f"{setup['summary']}; {len(images)} images"
+
+
 def results_by_variant(rows: Sequence[Mapping], footing: str) -> dict[str, list[dict]]:
     """One footing's rows as ``{variant: [row per seed]}``.
 
@@ -394,7 +571,7 @@ def results_by_variant(rows: Sequence[Mapping], footing: str) -> dict[str, list[
 
     Variants keep the order of :func:`toy_variants` (or :func:`mnist_variants`).
     """
-    order = [v.name for v in (mnist_variants() if footing == "healthy-mnist" else toy_variants())]
+    order = [v.name for v in variants_of(footing)]
     chosen = [dict(r) for r in rows if r.get("footing") == footing]
     grouped = {name: [r for r in chosen if r["variant"] == name] for name in order}
     return {name: sorted(runs, key=lambda r: r["seed"]) for name, runs in grouped.items() if runs}
@@ -420,12 +597,13 @@ SOURCE_NAMES = {
     "salimans2016improved": "Salimans et al. 2016",
     "karras2018progressive": "Karras et al. 2018",
     "heusel2017ttur": "Heusel et al. 2017",
+    "zhao2020diffaugment": "Zhao et al. 2020",
     "mescheder2018which": "Mescheder et al. 2018",
     "huang2024r3gan": "Huang et al. 2024",
 }
 
 
-def settings_table(settings: Sequence[Setting] = SETTINGS) -> str:
+def settings_table(settings: Sequence[Setting] = (*SETTINGS, *IMAGE_SETTINGS)) -> str:
     """Every stabiliser as a Markdown table: its method's paper, its settings and their origin.
 
     A setting with its own optimiser (``sweep``) is the paper's; the others are
@@ -438,7 +616,7 @@ def settings_table(settings: Sequence[Setting] = SETTINGS) -> str:
     for s in settings:
         source = SOURCE_NAMES[s.source] if s.source else "(folklore)"
         swept = f"; also x{', x'.join(str(m) for m in SWEEP[1:])}" if s.sweep else ""
-        origin = "the paper" if s.sweep else "the book"
+        origin = "the paper" if s.sweep or s.published else "the book"
         lines.append(f"| {s.name} | {s.target} | {source} | {s.settings}{swept} | {origin} |")
     return "\n".join(lines)
 
@@ -452,9 +630,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder of results.jsonl")
     parser.add_argument("--profile", choices=list(_config.PROFILES), default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--footings", nargs="+", default=[*FOOTINGS, "healthy-mnist"])
+    parser.add_argument("--footings", nargs="+", default=[*FOOTINGS, *MNIST_FOOTINGS])
     parser.add_argument("--toy-steps", type=int, default=TOY_STEPS)
-    parser.add_argument("--budget", type=float, default=MNIST_BUDGET_SECONDS)
+    parser.add_argument(
+        "--budget", type=float, default=None, help="MNIST training seconds (default: the footing's)"
+    )
     args = parser.parse_args(argv)
     profile = _config.setup(seed=0, profile=args.profile)
     print(profile, file=sys.stderr)

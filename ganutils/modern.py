@@ -179,15 +179,6 @@ def toy_variants() -> list[_studies.Variant]:
     return [v for v in _footings.toy_variants(SETUPS) if v.name not in REUSED]
 
 
-def _mnist_variant(setting: _footings.Setting, *, kind: str = "", practice: str = ""):
-    overrides = {**setting.optimizer, **setting.options}
-    if setting.layer:
-        overrides[setting.layer] = True
-    return _studies.Variant(
-        setting.name, setting.target, overrides=overrides, kind=kind, practice=practice
-    )
-
-
 def mnist_variants() -> list[_studies.Variant]:
     """The MNIST variants this study runs itself: each setup not in :data:`REUSED`."""
     variants = []
@@ -195,7 +186,7 @@ def mnist_variants() -> list[_studies.Variant]:
         for multiple in MNIST_MULTIPLES:
             scaled = setting.scaled(multiple)
             if scaled.name not in REUSED:
-                variants.append(_mnist_variant(scaled))
+                variants.append(_footings.mnist_variant(scaled))
     return variants
 
 
@@ -203,13 +194,13 @@ def stacked_variants() -> list[_studies.Variant]:
     """The recipe and every setup at its :data:`STACKED_MULTIPLES` multiple."""
     variants = [_studies.Variant("baseline", "the book's recipe")]
     for setting in SETUPS:
-        variants.append(_mnist_variant(setting.scaled(STACKED_MULTIPLES[setting.name])))
+        variants.append(_footings.mnist_variant(setting.scaled(STACKED_MULTIPLES[setting.name])))
     return variants
 
 
 def ablation_variants() -> list[_studies.Variant]:
     """The relativistic + R1 + R2 base (at :data:`ABLATION_MULTIPLE`) and each removal."""
-    base = _mnist_variant(setup_of("relativistic + R1 + R2").scaled(ABLATION_MULTIPLE))
+    base = _footings.mnist_variant(setup_of("relativistic + R1 + R2").scaled(ABLATION_MULTIPLE))
     variants = [dataclasses.replace(base, name="r3-baseline", kind="baseline")]
     for name, (description, overrides) in REMOVALS.items():
         variants.append(

@@ -118,6 +118,75 @@ def test_mnist_variants_are_valid_configs():
     assert sn16.overrides["learning_rate"] == pytest.approx(32e-4)
 
 
+def mnist_gan(footing: str, name: str):
+    """The MNIST GAN the study builds for variant ``name`` on ``footing`` (not trained)."""
+    variant = next(v for v in footings.mnist_variants(footing) if v.name == name)
+    overrides = {**footings.MNIST_FOOTINGS[footing].overrides, **variant.overrides}
+    config = train.TrainConfig(**overrides)
+    return train.build_gan(config, steps_per_epoch=10), config
+
+
+def test_the_mnist_rescue_footing_is_the_failure_chapters_collapse():
+    gan, config = mnist_gan("rescue-mnist", "baseline")
+    assert learning_rate(gan.d_optimizer) == pytest.approx(1e-5)
+    assert learning_rate(gan.g_optimizer) == pytest.approx(5e-3)  # 500 times D's
+    assert config.ema_decay is None
+    # A stabiliser that adds to the footing keeps its failure ...
+    gan, config = mnist_gan("rescue-mnist", "minibatch stddev")
+    assert learning_rate(gan.d_optimizer) == pytest.approx(1e-5) and config.minibatch_stddev
+    # ... one that brings its paper's optimiser sets both networks' rates.
+    gan, config = mnist_gan("rescue-mnist", "WGAN-GP (lr x16)")
+    for optimizer in (gan.d_optimizer, gan.g_optimizer):
+        assert learning_rate(optimizer) == pytest.approx(16e-4)
+        assert optimizer.beta_1 == pytest.approx(0.0) and optimizer.beta_2 == pytest.approx(0.9)
+    assert gan.options.loss == "wgan_gp" and gan.options.d_steps == 5
+    _, config = mnist_gan("rescue-mnist", "instance noise")
+    assert (config.instance_noise, config.instance_noise_steps) == (0.5, footings.MNIST_NOISE_STEPS)
+    _, config = mnist_gan("rescue-mnist", "generator EMA")
+    assert config.ema_decay == 0.99
+
+
+def test_the_small_data_footings_augment_both_branches_at_the_papers_policy():
+    for footing in ("small-500", "small-1000"):
+        gan, config = mnist_gan(footing, "DiffAugment")
+        assert gan.options.augment == "both"
+        assert set(config.augment_policy.split(",")) == {"color", "translation", "cutout"}
+        assert learning_rate(gan.d_optimizer) == pytest.approx(5e-3)  # the recipe's optimiser
+        chosen = footings.MNIST_FOOTINGS[footing]
+        assert chosen.budget_seconds == 4 * footings.MNIST_BUDGET_SECONDS
+    assert footings.MNIST_FOOTINGS["small-500"].digits == 500
+    assert footings.MNIST_FOOTINGS["small-1000"].digits == 1000
+    gan, _ = mnist_gan("small-500", "augment real only")
+    assert gan.options.augment == "real_only"
+
+
+def test_an_unknown_mnist_footing_or_setting_is_refused():
+    with pytest.raises(ValueError, match="footing"):
+        footings.mnist_variants("healthy-moon")
+    for setting in (footings.SETTINGS[0], footings.IMAGE_SETTINGS[0]):
+        with pytest.raises(ValueError, match="footing"):
+            footings.mnist_variant(setting, footing="nowhere")
+
+
+def test_a_small_data_run_holds_out_digits_and_records_rt(tmp_path):
+    rows = footings.run_study(
+        tmp_path,
+        footings=("small-500",),
+        seeds=(0,),
+        profile="smoke",
+        budget_seconds=0.5,
+        names=["baseline"],
+        log=lambda line: None,
+    )
+    (row,) = rows
+    # smoke has 512 digits: 102 are held out, so the first 410 train
+    assert row["data"].endswith("; 410 images")
+    assert row["footing"] == "small-500" and row["variant"] == "baseline"
+    for part in ("rt_train", "rt_heldout"):
+        assert -1.0 <= row[part] <= 1.0
+    assert row["final_fd"] is not None and row["budget_seconds"] == 0.5
+
+
 def test_a_setting_rejects_an_unknown_layer_and_a_sweep_without_a_rate():
     with pytest.raises(ValueError, match="layer"):
         footings.Setting("x", "y", layer="batch_norm")
@@ -189,10 +258,7 @@ def test_committed_results_cover_every_variant_with_three_seeds():
         pytest.skip("the study has not been committed yet")
     for footing in (*footings.FOOTINGS, "healthy-mnist"):
         grouped = footings.results_by_variant(rows, footing)
-        variants = (
-            footings.mnist_variants() if footing == "healthy-mnist" else footings.toy_variants()
-        )
-        for variant in variants:
+        for variant in footings.variants_of(footing):
             seeds = {r["seed"] for r in grouped.get(variant.name, [])}
             assert seeds >= {0, 1, 2}, (footing, variant.name)
     for row in rows:
