@@ -40,6 +40,7 @@ from .viz import grid_array  # noqa: E402
 __all__ = [
     "CHECKPOINT_FILE",
     "RUNTIME_OPTIONS",
+    "SCORES",
     "Checkpoint",
     "LossHistory",
     "OverfitCheck",
@@ -486,6 +487,10 @@ class Checkpoint(keras.callbacks.Callback):
         return int(meta["epoch"])
 
 
+#: What :class:`QualityCheck` adds to the logs of every epoch it scores.
+SCORES = ("fd", "classes_covered", "class_kl", "classifier_score", "good")
+
+
 class QualityCheck(keras.callbacks.Callback):
     """Score the generator every ``every`` epochs and add the scores to the history.
 
@@ -496,8 +501,9 @@ class QualityCheck(keras.callbacks.Callback):
     ``good`` (1.0 when :func:`ganutils.metrics.is_good` holds against the
     quality bar). Every epoch also gets ``train_seconds``, the wall time
     spent training so far *excluding* the scoring itself, which is what "time
-    to quality" counts. Epochs that are not scored get no scores (NaN in the
-    saved history). A generator whose output is not finite scores FD = inf.
+    to quality" counts. Epochs that are not scored get NaN scores, so every
+    series of the history, saved or Keras's own, has one value per epoch. A
+    generator whose output is not finite scores FD = inf.
 
     Args:
         scorer: The scorer; its ``good_bar()`` at the same sample size is
@@ -568,7 +574,11 @@ class QualityCheck(keras.callbacks.Callback):
         if self.budget_seconds is not None and self.train_seconds >= self.budget_seconds:
             last = True
             self.model.stop_training = True
-        if logs is not None and ((epoch + 1) % self.every == 0 or last):
+        if logs is not None and not ((epoch + 1) % self.every == 0 or last):
+            # NaN, not absent: Keras's History appends only the keys an epoch has,
+            # so a missing score would shift every later score onto the wrong epoch.
+            logs.update({name: math.nan for name in SCORES})
+        elif logs is not None:
             if self._latents is None:
                 rng = np.random.default_rng(self.seed)
                 options = self.model.options
@@ -656,7 +666,10 @@ class OverfitCheck(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         last = epoch + 1 >= self.params.get("epochs", epoch + 1)
-        if logs is None or not ((epoch + 1) % self.every == 0 or last):
+        if logs is None:
+            return
+        if not ((epoch + 1) % self.every == 0 or last):  # NaN keeps the epochs aligned
+            logs.update(rt_train=math.nan, rt_heldout=math.nan, rt_gap=math.nan)
             return
         for name, images in self.images.items():
             logits = discriminator_logits(

@@ -370,7 +370,8 @@ def run_mnist(
         ``epochs_trained``, ``budget_seconds``, ``config``, ``diverged``,
         ``wall_seconds``, ``step_ms``; with ``bar``:
         ``final_fd``, ``final_classes``, ``final_classifier_score``,
-        ``fd_curve``, ``classes_curve``, ``seconds_curve``, ``time_to_good``,
+        ``fd_curve``, ``classes_curve``, ``seconds_curve``, ``epoch_curve`` (the
+        epoch of each check), ``time_to_good``,
         ``collapsed`` (3 classes or fewer); with ``sample_size``: ``fd``,
         ``classes_covered``, ``border_ink`` and ``samples``.
     """
@@ -430,6 +431,7 @@ def _quality_fields(history: dict) -> dict:
     seconds = history.get("train_seconds", [])
     good = history.get("good", [])
     classes = None if last is None else int(history["classes_covered"][last])
+    epochs = history.get("epoch") or range(1, len(history.get("fd", [])) + 1)
     return {
         "final_fd": None if last is None else fd[last],
         "final_classes": classes,
@@ -439,6 +441,7 @@ def _quality_fields(history: dict) -> dict:
         "fd_curve": [fd[i] for i in scored],
         "classes_curve": [int(history["classes_covered"][i]) for i in scored],
         "seconds_curve": [float(seconds[i]) for i in scored],
+        "epoch_curve": [int(epochs[i]) for i in scored],
         "time_to_good": _metrics.time_to_good(
             [seconds[i] for i in scored], [good[i] for i in scored]
         ),

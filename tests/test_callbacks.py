@@ -7,6 +7,7 @@ import pytest
 import ganutils.callbacks as callbacks
 import ganutils.data as data
 import ganutils.metrics as metrics
+import ganutils.studies as studies
 import ganutils.train as train
 
 TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 16, "batch_size": 32, "grid_size": 4}
@@ -144,6 +145,34 @@ def test_quality_check_adds_scores_to_the_history(tmp_path, images):
     assert all(g in (0.0, 1.0) for g in history["good"] if not np.isnan(g))
     with pytest.raises(ValueError, match="every"):
         callbacks.QualityCheck(scorer, every=0)
+
+
+def test_scores_stay_on_their_epochs_without_a_run_folder(images):
+    # Without a run folder the history is Keras's own, which appends only the keys an
+    # epoch logged: unscored epochs must log NaN, or later scores land on the wrong epochs.
+    scorer = _PixelScorer()
+    check = callbacks.QualityCheck(scorer, every=2, sample_size=50)
+    overfit = callbacks.OverfitCheck(images[:32], images[32:64], every=2, batch_size=32)
+    config = train.TrainConfig(**TINY, epochs=5)
+    _, history = train.train_mnist(
+        config, images=images, progress=False, extra_callbacks=[check, overfit]
+    )
+    for name in (*callbacks.SCORES, "rt_train", "rt_gap"):
+        assert len(history[name]) == 5, name
+        assert [not np.isnan(v) for v in history[name]] == [False, True, False, True, True]
+    row = studies.run_mnist(
+        studies.Variant("tiny", overrides=TINY),
+        0,
+        profile="smoke",
+        images=images,
+        scorer=scorer,
+        bar=scorer.good_bar(sample_size=1000),  # run_mnist scores 1,000 samples
+        epochs=5,
+        check_every=2,
+    )
+    assert row["epoch_curve"] == [2, 4, 5]
+    assert len(row["seconds_curve"]) == len(row["fd_curve"]) == 3
+    assert row["seconds_curve"] == sorted(row["seconds_curve"])
 
 
 def test_quality_check_stops_the_run_at_its_time_budget(tmp_path, images):
