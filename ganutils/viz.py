@@ -16,6 +16,7 @@ from .data import as_images, unscale_images
 
 __all__ = [
     "grid_array",
+    "plot_fd_curves",
     "plot_heatmap",
     "plot_image_grid",
     "plot_losses",
@@ -292,6 +293,69 @@ def plot_quality(
         axis.grid(True, alpha=0.3)
     if title:
         figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_fd_curves(
+    runs: Mapping[str, Sequence[Mapping]],
+    *,
+    floor_fd: float | None = None,
+    good_fd: float | None = None,
+    title: str | None = None,
+    axis=None,
+    x: str = "seconds_curve",
+) -> Figure:
+    """Each run's MNIST FD against its training seconds (or epochs), one colour per variant.
+
+    Args:
+        runs: Variant name -> its runs, each a mapping with ``fd_curve`` and
+            the ``x`` curve (a study's results rows).
+        floor_fd: The real-data floor FD, drawn as a dashed line.
+        good_fd: The quality bar's FD, drawn as a dotted line.
+        title: Axis title.
+        axis: Draw into this matplotlib axis (default: a new figure).
+        x: ``"seconds_curve"`` (training seconds) or ``"epoch_curve"`` (epochs).
+
+    Raises:
+        ValueError: No runs, an unknown ``x``, or a run without both curves of
+            the same length.
+    """
+    xlabels = {"seconds_curve": "training seconds", "epoch_curve": "epoch"}
+    if x not in xlabels:
+        raise ValueError(f"x must be one of {tuple(xlabels)}; got {x!r}")
+    if not runs or not any(runs.values()):
+        raise ValueError("runs must map at least one variant to its runs")
+    if axis is None:
+        figure = Figure(figsize=(7, 3.6))
+        axis = figure.subplots()
+    else:
+        figure = axis.figure
+    for colour, (name, chosen) in enumerate(runs.items()):
+        for index, run in enumerate(chosen):
+            seconds, fd = run.get(x), run.get("fd_curve")
+            if seconds is None or fd is None or len(seconds) != len(fd):
+                raise ValueError(f"{name}: every run needs {x} and fd_curve, equally long")
+            values = np.array([np.nan if v is None else v for v in fd], dtype=float)
+            axis.plot(
+                seconds,
+                values,
+                color=f"C{colour}",
+                linewidth=1,
+                alpha=0.75,
+                label=name if index == 0 else None,
+            )
+    axis.set_yscale("log")
+    if floor_fd is not None:
+        axis.axhline(floor_fd, color="gray", linestyle="--", label="real-data floor")
+    if good_fd is not None:
+        axis.axhline(good_fd, color="black", linestyle=":", label="good (the bar)")
+    axis.set_xlabel(xlabels[x])
+    axis.set_ylabel("MNIST FD (log scale)")
+    if title:
+        axis.set_title(title)
+    axis.grid(True, alpha=0.3)
+    axis.legend(loc="best", framealpha=0.8)
     figure.tight_layout()
     return figure
 

@@ -256,7 +256,7 @@ def test_committed_results_cover_every_variant_with_three_seeds():
     rows = studies.committed_results("stabilisers")
     if not rows:
         pytest.skip("the study has not been committed yet")
-    for footing in (*footings.FOOTINGS, "healthy-mnist"):
+    for footing in (*footings.FOOTINGS, *footings.MNIST_FOOTINGS):
         grouped = footings.results_by_variant(rows, footing)
         for variant in footings.variants_of(footing):
             seeds = {r["seed"] for r in grouped.get(variant.name, [])}

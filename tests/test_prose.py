@@ -72,6 +72,7 @@ DESIGN_RATIOS = (
     "ten times the baseline's learning rate",  # chapter 6: the oscillation setting
     "4 and 16 times the paper's learning rate",  # chapter 7: ganutils.footings.SWEEP
     "16 times them",  # chapter 7: the MNIST sweep's setting (MNIST_SETTINGS)
+    "16 times the papers' rates",  # chapter 7: the rescue-mnist footing's (MNIST_FOOTINGS)
 )
 
 _NUMBER_WORDS = (

@@ -104,3 +104,30 @@ def test_plot_series_labels_its_axes():
     assert next(t.get_text() for t in axis.get_legend().get_texts()).startswith("D(x)")
     with pytest.raises(ValueError, match="names"):
         viz.plot_series(history, names=("fd",), ylabel="FD")
+
+
+def test_plot_fd_curves_draws_one_line_per_run_and_labels_each_variant_once():
+    runs = {
+        "baseline": [
+            {"seconds_curve": [1.0, 2.0, 3.0], "fd_curve": [90.0, 50.0, 40.0]},
+            {"seconds_curve": [1.0, 2.0], "fd_curve": [80.0, None]},
+        ],
+        "DiffAugment": [{"seconds_curve": [1.5, 3.0], "fd_curve": [70.0, 30.0]}],
+    }
+    figure = viz.plot_fd_curves(runs, floor_fd=3.0, good_fd=70.0, title="t")
+    (axis,) = figure.axes
+    assert len(axis.lines) == 3 + 2  # three runs, the floor and the bar
+    labels = [text.get_text() for text in axis.get_legend().get_texts()]
+    assert labels == ["baseline", "DiffAugment", "real-data floor", "good (the bar)"]
+    assert axis.get_xlabel() == "training seconds" and "FD" in axis.get_ylabel()
+    assert np.isnan(axis.lines[1].get_ydata()[1])  # an unscored point is a gap, not a zero
+    with pytest.raises(ValueError, match="runs"):
+        viz.plot_fd_curves({})
+    with pytest.raises(ValueError, match="equally long"):
+        viz.plot_fd_curves({"x": [{"seconds_curve": [1.0], "fd_curve": [1.0, 2.0]}]})
+    by_epoch = viz.plot_fd_curves(
+        {"x": [{"epoch_curve": [10, 20], "fd_curve": [9.0, 8.0]}]}, x="epoch_curve"
+    )
+    assert by_epoch.axes[0].get_xlabel() == "epoch"
+    with pytest.raises(ValueError, match="x must be"):
+        viz.plot_fd_curves(runs, x="steps")
