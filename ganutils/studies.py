@@ -368,12 +368,11 @@ def run_mnist(
     Returns:
         ``variant``, ``kind``, ``practice``, ``seed``, ``epochs`` (asked),
         ``epochs_trained``, ``budget_seconds``, ``config``, ``diverged``,
-        ``wall_seconds``, ``step_ms``; with ``bar``:
-        ``final_fd``, ``final_classes``, ``final_classifier_score``,
-        ``fd_curve``, ``classes_curve``, ``seconds_curve``, ``epoch_curve`` (the
-        epoch of each check), ``time_to_good``,
-        ``collapsed`` (3 classes or fewer); with ``sample_size``: ``fd``,
-        ``classes_covered``, ``border_ink`` and ``samples``.
+        ``wall_seconds``, ``step_ms``; with ``bar``: ``final_fd``, ``final_classes``,
+        ``final_classifier_score``, ``fd_curve``, ``classes_curve``, ``seconds_curve``,
+        ``epoch_curve`` (the epoch of each check), ``time_to_good``, ``collapsed`` (3
+        classes or fewer); with ``sample_size``: ``fd``, ``classes_covered``,
+        ``border_ink`` and ``samples``.
     """
     if budget_seconds is not None and bar is None:
         raise ValueError("budget_seconds needs bar: the budget is counted by the quality check")
@@ -428,16 +427,14 @@ def _quality_fields(history: dict) -> dict:
     fd = [_finite_or_none(v) for v in history.get("fd", [])]
     scored = [i for i, v in enumerate(history.get("fd", [])) if not math.isnan(float(v))]
     last = scored[-1] if scored else None
-    seconds = history.get("train_seconds", [])
-    good = history.get("good", [])
+    seconds, good = history.get("train_seconds", []), history.get("good", [])
     classes = None if last is None else int(history["classes_covered"][last])
+    score = None if last is None else _finite_or_none(history["classifier_score"][last])
     epochs = history.get("epoch") or range(1, len(history.get("fd", [])) + 1)
     return {
         "final_fd": None if last is None else fd[last],
         "final_classes": classes,
-        "final_classifier_score": None
-        if last is None
-        else _finite_or_none(history["classifier_score"][last]),
+        "final_classifier_score": score,
         "fd_curve": [fd[i] for i in scored],
         "classes_curve": [int(history["classes_covered"][i]) for i in scored],
         "seconds_curve": [float(seconds[i]) for i in scored],
