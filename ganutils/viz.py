@@ -196,6 +196,18 @@ def plot_losses(
     return figure
 
 
+def _finish(figure: Figure, axis, xlabel: str, ylabel: str, title: str | None) -> Figure:
+    """Label one axis, add a light grid and a legend, and lay the figure out."""
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    if title:
+        axis.set_title(title)
+    axis.grid(True, alpha=0.3)
+    axis.legend(loc="best", framealpha=0.8)
+    figure.tight_layout()
+    return figure
+
+
 def plot_series(
     history: Mapping[str, Sequence[float]],
     *,
@@ -225,16 +237,9 @@ def plot_series(
         axis.plot(
             xs, values, marker="o", markersize=3, linewidth=1, label=_LOSS_LABELS.get(name, name)
         )
-    axis.set_xlabel(x if x in history else "index")
-    axis.set_ylabel(ylabel)
     if ylim is not None:
         axis.set_ylim(*ylim)
-    if title:
-        axis.set_title(title)
-    axis.grid(True, alpha=0.3)
-    axis.legend(loc="best", framealpha=0.8)
-    figure.tight_layout()
-    return figure
+    return _finish(figure, axis, x if x in history else "index", ylabel, title)
 
 
 def plot_quality(
@@ -350,14 +355,7 @@ def plot_fd_curves(
         axis.axhline(floor_fd, color="gray", linestyle="--", label="real-data floor")
     if good_fd is not None:
         axis.axhline(good_fd, color="black", linestyle=":", label="good (the bar)")
-    axis.set_xlabel(xlabels[x])
-    axis.set_ylabel("MNIST FD (log scale)")
-    if title:
-        axis.set_title(title)
-    axis.grid(True, alpha=0.3)
-    axis.legend(loc="best", framealpha=0.8)
-    figure.tight_layout()
-    return figure
+    return _finish(figure, axis, xlabels[x], "MNIST FD (log scale)", title)
 
 
 def plot_heatmap(

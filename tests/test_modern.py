@@ -159,28 +159,12 @@ def test_run_study_appends_resumes_and_rejects_bad_input(tmp_path):
         modern.run_study(tmp_path, parts=["toys"])
     with pytest.raises(ValueError, match="seeds"):
         modern.run_study(tmp_path, seeds=[])
-    first = modern.run_study(
-        tmp_path,
-        parts=["stacked"],
-        seeds=[0],
-        profile="smoke",
-        stacked_steps=2,
-        stacked_samples=1000,
-        stacked_stacks=128,
-        log=lambda line: None,
-    )
+    tiny = {"parts": ["stacked"], "seeds": [0], "profile": "smoke", "stacked_steps": 2}
+    tiny.update(stacked_samples=1000, stacked_stacks=128, log=lambda line: None)
+    first = modern.run_study(tmp_path, **tiny)
     assert len(first) == len(modern.stacked_variants())
     assert {r["part"] for r in first} == {"stacked"} and all(r["commit"] for r in first)
-    again = modern.run_study(
-        tmp_path,
-        parts=["stacked"],
-        seeds=[0],
-        profile="smoke",
-        stacked_steps=2,
-        stacked_samples=1000,
-        stacked_stacks=128,
-        log=lambda line: None,
-    )
+    again = modern.run_study(tmp_path, **tiny)
     assert len(again) == len(first)  # resumed: nothing ran twice
 
 
