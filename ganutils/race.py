@@ -193,11 +193,13 @@ def run_recipe(images, judge: Judge, seed: int, overrides: dict, log=None):
     config = _train.TrainConfig.for_profile("cpu", **{"seed": seed, **overrides})
     _config.seed_everything(seed)
     gan = _train.build_gan(config, steps_per_epoch=len(images) // config.batch_size)
-    dataset = _train.make_dataset(images, batch_size=config.batch_size, seed=seed)
     latents = np.random.default_rng(1000 + seed).standard_normal((1000, config.latent_dim))
     latents = latents.astype(np.float32)
     checks, seconds = [], 0.0
     for epoch in range(1, config.epochs + 1):
+        dataset = _train.make_dataset(
+            images, batch_size=config.batch_size, seed=seed, first_epoch=epoch - 1
+        )
         start = time.perf_counter()
         gan.fit(dataset, epochs=1, verbose=0, shuffle=False)
         seconds += time.perf_counter() - start

@@ -368,9 +368,10 @@ def train_mnist(
     latent batch, ``history/<name>.npy`` and ``history.csv`` (per epoch),
     ``steps/<name>.npy`` (per step), ``training.gif`` and ``checkpoint.npz``
     (both models, both optimizers, the generator average, the epoch and the
-    step's random state). A resumed run continues with the same weights and
-    optimizer state; the ``tf.data`` shuffle order restarts, so it is not
-    bit-identical to an uninterrupted one.
+    step's random state). A resumed run continues with the same weights,
+    optimizer state and random state, and each epoch's data order depends only
+    on the seed and the epoch (:func:`make_dataset`), so an interrupted and
+    resumed run ends as the uninterrupted run would have.
 
     Args:
         config: The run's :class:`TrainConfig`.
@@ -404,8 +405,8 @@ def train_mnist(
     if labels is not None:
         labels = _conditioning.check_labels(labels, len(images), config.num_classes)
     _config.seed_everything(config.seed)
-    gan = build_gan(config, steps_per_epoch=len(images) // config.batch_size)
-    dataset = make_dataset(images, batch_size=config.batch_size, seed=config.seed, labels=labels)
+    steps = len(images) // config.batch_size
+    gan = build_gan(config, steps_per_epoch=steps)
 
     callbacks: list = []
     initial_epoch = 0
@@ -435,10 +436,21 @@ def train_mnist(
         callbacks.insert(0, _callbacks.ProgressBar())
     if initial_epoch >= config.epochs:
         return gan, _callbacks.read_history(out_dir) if out_dir is not None else {}
+    # Each epoch's order comes from the seed and the epoch alone, so a resumed run
+    # sees the batches the uninterrupted run saw (the dataset repeats; fit counts steps).
+    dataset = make_dataset(
+        images,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        labels=labels,
+        first_epoch=initial_epoch,
+        epochs=None,
+    )
     history = gan.fit(
         dataset,
         epochs=config.epochs,
         initial_epoch=initial_epoch,
+        steps_per_epoch=steps,
         callbacks=callbacks,
         verbose=0,
         shuffle=False,  # the tf.data pipeline shuffles

@@ -1,5 +1,6 @@
 """The command line says what it did, and bad values end in one line and exit status 2."""
 
+import numpy as np
 import pytest
 
 from ganutils import callbacks, train
@@ -53,3 +54,20 @@ def test_a_conditional_run_from_the_command_line_resumes_and_keeps_its_labels(tm
     # The unconditional command on the same folder is a different configuration.
     assert train.main([*SMOKE, "--out", str(tmp_path), "--epochs", "3"]) == 2
     assert "num_classes" in capsys.readouterr().err
+
+
+def test_a_run_stopped_and_called_again_with_more_epochs_is_the_straight_run(tmp_path, capsys):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert train.main([*SMOKE, "--out", str(straight), "--epochs", "3"]) == 0
+    assert train.main([*SMOKE, "--out", str(resumed), "--epochs", "1"]) == 0
+    assert train.main([*SMOKE, "--out", str(resumed), "--epochs", "3"]) == 0
+    assert "resuming from the checkpoint" in capsys.readouterr().out
+    runs = [callbacks.read_history(out) for out in (straight, resumed)]
+    assert runs[0]["epoch"] == runs[1]["epoch"] == [1, 2, 3]
+    for name in ("d_loss", "g_loss", "d_real", "d_fake"):
+        np.testing.assert_allclose(runs[1][name], runs[0][name], rtol=1e-5, err_msg=name)
+    saved = [np.load(out / callbacks.CHECKPOINT_FILE) for out in (straight, resumed)]
+    weights = [key for key in saved[0].files if key != "meta"]
+    assert weights and sorted(weights) == sorted(k for k in saved[1].files if k != "meta")
+    for key in weights:
+        np.testing.assert_allclose(saved[1][key], saved[0][key], rtol=1e-5, atol=1e-6, err_msg=key)

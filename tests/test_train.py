@@ -206,6 +206,38 @@ def test_make_dataset_batches_and_rejects_unscaled_images(mnist_subset):
         train.make_dataset(images, batch_size=128)
 
 
+def test_each_epoch_order_depends_on_the_seed_and_the_epoch_only():
+    # Image i holds the number i, so a batch shows which images it drew.
+    images = np.arange(40, dtype=np.float32).reshape(40, 1, 1, 1)
+
+    def epochs(**kwargs):
+        batches = [b.numpy().ravel() for b in train.make_dataset(images, batch_size=8, **kwargs)]
+        return [np.concatenate(batches[i : i + 5]) for i in range(0, len(batches), 5)]
+
+    straight = epochs(seed=3, epochs=4)
+    assert all(sorted(epoch) == list(range(40)) for epoch in straight)  # each a permutation
+    assert len({tuple(epoch) for epoch in straight}) == 4  # reshuffled every epoch
+    resumed = epochs(seed=3, first_epoch=2, epochs=2)  # a run resumed after epoch 2
+    np.testing.assert_array_equal(resumed, straight[2:])
+    assert not np.array_equal(epochs(seed=4, epochs=1)[0], straight[0])
+    unshuffled = epochs(shuffle=False, epochs=2)
+    assert all(list(epoch) == list(range(40)) for epoch in unshuffled)
+    forever = train.make_dataset(images, batch_size=8, seed=3, epochs=None)
+    np.testing.assert_array_equal(
+        np.concatenate(list(forever.take(20))).ravel(), np.ravel(straight)
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"first_epoch": -1}, "first_epoch"), ({"epochs": 0}, "epochs"), ({"epochs": 2.5}, "epochs")],
+)
+def test_make_dataset_rejects_bad_epochs(kwargs, match):
+    images = np.zeros((16, 1, 1, 1), np.float32)
+    with pytest.raises(ValueError, match=match):
+        train.make_dataset(images, batch_size=8, **kwargs)
+
+
 def test_simultaneous_step_updates_each_network_once(real_batch):
     gan = train.build_gan(train.TrainConfig(**TINY, simultaneous=True))
     g_before, d_before = _weights(gan.generator), _weights(gan.discriminator)
