@@ -26,6 +26,11 @@ except ImportError:  # pragma: no cover - exercised by monkeypatching in the tes
 
 __all__ = ["glue", "word"]
 
+# Every key glued in this kernel: name -> (the cell's execution count, its source).
+# myst-nb keeps one value per key and page, so a second glue of a key would
+# silently replace the first value on the page (the build only warns).
+_GLUED: dict[str, tuple[int, str]] = {}
+
 
 def glue(name: str, value, *, display: bool = False) -> None:
     """Store ``value`` under ``name`` for ``{glue:text}`name``` in the page.
@@ -40,10 +45,13 @@ def glue(name: str, value, *, display: bool = False) -> None:
 
     Raises:
         ValueError: ``name`` is empty or has characters other than letters,
-            digits and underscores.
+            digits and underscores; or another cell of this notebook (or this
+            cell, in the same run) already glued ``name``. Running the same
+            cell again is fine.
     """
     if not isinstance(name, str) or not name.replace("_", "").isalnum():
         raise ValueError(f"name must be letters, digits and underscores; got {name!r}")
+    _claim(name)
     if isinstance(value, np.generic):
         # A NumPy scalar's text is "np.float64(23.4)", which {glue:text}`name:.1f`
         # cannot format; the Python number's text is "23.4".
@@ -56,6 +64,22 @@ def glue(name: str, value, *, display: bool = False) -> None:
             shell.display.display(value)
         else:
             print(value)
+
+
+def _claim(name: str) -> None:
+    """Record that the running cell glues ``name``; refuse a key another cell glued."""
+    shell = sys.modules.get("IPython")
+    shell = shell.get_ipython() if shell is not None else None
+    if shell is None:  # a plain script: no cells, nothing to collide with
+        return
+    cell = (shell.execution_count, shell.user_ns.get("_ih", [""])[-1])
+    first = _GLUED.setdefault(name, cell)
+    if first is not cell and (first[0] == cell[0] or first[1] != cell[1]):
+        raise ValueError(
+            f"name {name!r} is glued twice in this notebook, so the page would show only "
+            "one of the values; give each value its own name"
+        )
+    _GLUED[name] = cell
 
 
 def word(value: float, reference: float, *, above: str, below: str, same: str, tolerance=0.0):

@@ -49,3 +49,36 @@ def test_numpy_numbers_are_glued_as_python_numbers(monkeypatch):
     assert calls == [23.4, 3] and type(calls[0]) is float and type(calls[1]) is int
     # What myst-nb formats for {glue:text}`fd:.1f` is the value's text/plain.
     assert PlainTextFormatter()(calls[0]) == "23.4"
+
+
+@pytest.fixture
+def shell(monkeypatch):
+    """An IPython shell running cells, as a notebook kernel does."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    monkeypatch.setattr(book, "_GLUED", {})
+    monkeypatch.setattr(book, "_myst_glue", lambda name, value, display: None)
+    shell = InteractiveShell.instance()
+    yield shell
+    InteractiveShell.clear_instance()
+
+
+def _run(shell, code: str):
+    result = shell.run_cell(f"import ganutils.book as book\n{code}", store_history=True)
+    return result.error_in_exec
+
+
+def test_a_key_glued_by_two_cells_is_refused(shell):
+    assert _run(shell, 'book.glue("recipe_ttg", 19.8)') is None
+    error = _run(shell, 'book.glue("recipe_ttg", 23.0)')
+    assert isinstance(error, ValueError) and "'recipe_ttg' is glued twice" in str(error)
+
+
+def test_a_key_glued_twice_in_one_run_of_a_cell_is_refused(shell):
+    error = _run(shell, 'for key in ("recipe", "recipe"):\n    book.glue(f"{key}_ttg", 1.0)')
+    assert isinstance(error, ValueError) and "recipe_ttg" in str(error)
+
+
+def test_running_the_same_cell_again_may_glue_its_keys_again(shell):
+    for _ in range(2):
+        assert _run(shell, 'book.glue("final_fd", 23.4)') is None
