@@ -63,6 +63,75 @@ def test_ordinary_output_passes(text):
     assert check_book.log_lines(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("| model | FD |\n|---|---|\n| DCGAN | 23.4 |\n\nNext.", ["| model | FD |"]),
+        ("| a | b |\n|:---|---:|", ["| a | b |"]),
+        ("Results: |—|—| below", ["|—|—|"]),
+        ("|---|", ["|---|"]),
+        ("| a | b | c |", ["| a | b | c |"]),
+        ("| a | b | |---|---| | 1 | 2 |", ["| a | b | |---|---| | 1 | 2 |"]),
+        ("See {ref}dcgan-batch-norm for why.", ["{ref}dcgan-batch-norm"]),
+        ("See {ref}`dcgan-batch-norm`.", ["{ref}`dcgan-batch-norm`"]),
+        ("as {cite:t}radford2015dcgan showed", ["{cite:t}radford2015dcgan"]),
+        ("shown {cite:p}salimans2016 and {cite}`gan`", ["{cite:p}salimans2016", "{cite}`gan`"]),
+        ("FD {glue:text}fd_final and {glue}fig", ["{glue:text}fd_final", "{glue}fig"]),
+        (
+            "{numref}fig-grid {doc}intro {eq}eq-loss",
+            ["{numref}fig-grid", "{doc}intro", "{eq}eq-loss"],
+        ),
+        ("a {term}`mode collapse`", ["{term}`mode"]),
+        ("{ref}", ["{ref}"]),
+        ("```{figure} ../images/grid.png", ["```{figure}"]),
+        (":::{note}\nText.\n:::", [":::{note}"]),
+    ],
+)
+def test_unrendered_markup_is_flagged(text, expected):
+    assert check_book.unrendered_markup(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Take the larger of a | b and move on.",
+        "the norm |x| of x, and |x - y| < 1",
+        "|x|",
+        "| a | b |",  # two cells and no separator row: not enough to call it a table
+        "the set {x | x > 0} and {0, 1}",
+        "See the ref section, the refs and the cross-reference; cite it; the doc.",
+        "\\text{term} and \\mathrm{eq} and prefix{ref}",
+        "The generator - a deconvolution stack - is next.",
+        "ratio 3:2, time 12:00:00 {x}",
+        "",
+    ],
+)
+def test_rendered_text_passes(text):
+    assert check_book.unrendered_markup(text) == []
+
+
+def test_unrendered_markup_is_reported_once_and_short():
+    assert check_book.unrendered_markup("{ref}a\n{ref}a\n{ref}a") == ["{ref}a"]
+    table = "| " + " | ".join(["column"] * 30) + " |\n|" + "---|" * 30
+    [excerpt] = check_book.unrendered_markup(table)
+    assert excerpt.startswith("| column | column |")
+    assert len(excerpt) == check_book.EXCERPT_CHARS
+
+
+def test_overflow_detail_names_the_longest_line():
+    long_line = "    model.compile(optimizer=" + "x" * 80 + ")"
+    detail = check_book.overflow_detail("code cell", f"import keras\n{long_line}\nmodel.fit()\n")
+    assert detail == (
+        f"code cell, longest line {len(long_line)} characters: {long_line.strip()[:60]}..."
+    )
+    assert check_book.overflow_detail("cell output", "a\tb") == (
+        "cell output, longest line 9 characters: a       b"
+    )
+    assert check_book.overflow_detail("code block", "short") == (
+        "code block, longest line 5 characters: short"
+    )
+
+
 def _gif(tmp_path: Path, **kwargs) -> bytes:
     frames = np.zeros((2, 8, 8, 3), dtype=np.uint8)
     frames[1] = 255
@@ -145,6 +214,8 @@ def test_pure_functions_need_no_selenium():
         "m = importlib.util.module_from_spec(spec); sys.modules['check_book'] = m\n"
         "spec.loader.exec_module(m)\n"
         "assert m.log_lines('E0000 00:00:1796173508.379421 1 x.cc:1] remapper failed')\n"
+        "assert m.unrendered_markup('{ref}x') == ['{ref}x']\n"
+        "assert m.overflow_detail('code cell', 'abc').endswith('3 characters: abc')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

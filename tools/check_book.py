@@ -25,6 +25,21 @@ What fails a page:
 - `gif`: a GIF that a page references (file or data: URI), or any .gif under the HTML folder,
   that Pillow cannot open, that has one frame only, or that does not loop forever
   (`info["loop"] != 0`; a GIF without the NETSCAPE loop block plays once).
+- `unrendered markup`: markup left as text in the article (article.bd-article, else <main>)
+  outside pre, code, code cells (div.cell_input), div.highlight and math. Cell outputs count:
+  Markdown that a cell outputs, parsed as CommonMark (myst-nb's default), has no tables or
+  roles. Printed text is a <pre> and does not count. Flagged: a pipe table's separator row
+  (`|---|`, `|:--|`, `|—|`); a run of lines that start and end with "|" holding such a row or
+  a row with two inner "|" or more (reported once, by its first line); a MyST role shown as
+  text, with or without its backticks (`{ref}`, `{numref}`, `{doc}`, `{eq}`, `{term}`,
+  `{cite}`, `{cite:t}`, `{glue}`, `{glue:text}`, ...); a directive fence (```` ```{figure} ````,
+  `:::{note}`). The detail is a short excerpt; inline code right after a "}" is kept in the
+  text, so a role left as text reads `{ref}target`.
+- `overflow`: a code cell, a cell output or a code block (`pre` in div.cell_input,
+  div.cell_output, div.highlight; not inside a table) wider than its box at the window's
+  width, 1280 px (`scrollWidth > clientWidth + 1`), so a reader scrolls sideways. The detail
+  gives the longest line's length in characters and its first 60 characters. Chromium
+  measures a block in a closed <details> toggle (a hidden cell) too, as it would be open.
 
 The rule for the browser log, and why each thing is ignored:
 
@@ -42,8 +57,9 @@ The rule for the browser log, and why each thing is ignored:
 The screenshots (full page, PNG) go to --screenshots, one per page, named after the page's
 path with "/" replaced by "__", so a person can look.
 
-The pure functions (log-line detection, GIF checks, browser-log classification) need no
-selenium: selenium is imported only inside the functions that drive the browser.
+The pure functions (log-line detection, unrendered markup, overflow details, GIF checks,
+browser-log classification) need no selenium: selenium is imported only inside the functions
+that drive the browser.
 """
 
 from __future__ import annotations
@@ -103,6 +119,19 @@ LOG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 
+# Markup that MyST should have turned into something else, found in the page's text outside
+# code. A pipe-table line: starts and ends with "|" with at least one "|" between.
+_PIPE_ROW = re.compile(r"^\|(?:[^|]*\|){2,}$")
+# A table's separator row, anywhere in a line: |---|, |:---:|, |—|, |---|---|.
+_TABLE_SEPARATOR = re.compile(r"\|(?:[ \t]*:?[-–—]+:?[ \t]*\|)+")
+# A role left as text, its backticks kept or turned into inline code: {ref}`a` or {ref}a.
+_ROLE = re.compile(
+    r"(?<!\w)\{(?:ref|numref|doc|eq|term|cite(?::\w+)?|glue(?::\w+)?)\}`?[^\s`]{0,40}`?"
+)
+# A directive fence left as text: ```{figure} or :::{note}.
+_FENCE = re.compile(r"(?:`{3,}|:{3,})[ \t]*\{[^\s}]*\}?")
+EXCERPT_CHARS = 60
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -131,6 +160,42 @@ def log_lines(text: str) -> list[tuple[str, str]]:
                 found.append((kind, line.strip()))
                 break
     return found
+
+
+def _table_excerpts(lines: list[str]) -> list[str]:
+    """First line of each run of pipe-table lines that has a separator row or a row of three
+    or more cells, and each other line that holds a separator row."""
+    found = []
+    run: list[str] = []
+    for line in [*lines, ""]:
+        if _PIPE_ROW.match(line):
+            run.append(line)
+            continue
+        if any(_TABLE_SEPARATOR.search(row) or row.count("|") >= 4 for row in run):
+            found.append(run[0])
+        run = []
+        if match := _TABLE_SEPARATOR.search(line):
+            found.append(match.group(0))
+    return found
+
+
+def unrendered_markup(text: str) -> list[str]:
+    """Excerpts of `text` (a page's text outside code) that are markup left unrendered:
+    pipe tables, MyST roles ({ref}, {cite:t}, {glue:text}, ...), directive fences."""
+    lines = [line.strip() for line in text.splitlines()]
+    found = _table_excerpts(lines)
+    for line in lines:
+        found += [match.group(0) for match in _ROLE.finditer(line)]
+        found += [match.group(0) for match in _FENCE.finditer(line)]
+    return [_shorten(excerpt, EXCERPT_CHARS) for excerpt in dict.fromkeys(found)]
+
+
+def overflow_detail(kind: str, text: str) -> str:
+    """Detail for a code or output block wider than the text column: its longest line."""
+    longest = max(text.expandtabs().splitlines() or [""], key=len).rstrip()
+    head = longest.strip()
+    head = head if len(head) <= EXCERPT_CHARS else head[:EXCERPT_CHARS] + "..."
+    return f"{kind}, longest line {len(longest)} characters: {head}"
 
 
 def gif_problems(data: bytes) -> list[str]:
@@ -303,6 +368,32 @@ const areas = Array.from(document.querySelectorAll("div.cell_output, div.output"
     .filter(el => !el.parentElement.closest("div.cell_output, div.output"));
 return areas.map(el => el.textContent);
 """
+# The article's text outside code, math and scripts, a newline at each block's start. Inline
+# code right after a "}" is kept: it is the target of a role left as text, {ref}<code>x</code>.
+_PROSE_TEXT_JS = """
+const root = document.querySelector("article.bd-article")
+    || document.querySelector("main") || document.body;
+const skip = "pre, .cell_input, .highlight, script, style, .math, mjx-container";
+const blocks = "p, li, dt, dd, td, th, h1, h2, h3, h4, h5, h6, div, caption, figcaption";
+const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+let text = "", block = null;
+for (let node; (node = walker.nextNode()); ) {
+    const el = node.parentElement, code = el.closest("code");
+    if (el.closest(skip)) continue;
+    if (code && !(code.previousSibling?.textContent || "").endsWith("}")) continue;
+    if (el.closest(blocks) !== block) { block = el.closest(blocks); text += "\\n"; }
+    text += node.nodeValue;
+}
+return text;
+"""
+# Code and output blocks wider than their box (a reader scrolls sideways): [kind, text].
+_OVERFLOW_JS = """
+return Array.from(document.querySelectorAll(
+        "div.cell_input pre, div.cell_output pre, div.highlight pre"))
+    .filter(pre => !pre.closest("table") && pre.scrollWidth > pre.clientWidth + 1)
+    .map(pre => [pre.closest(".cell_input") ? "code cell"
+        : pre.closest(".cell_output") ? "cell output" : "code block", pre.textContent]);
+"""
 _GIF_SOURCES_JS = """
 const srcs = [];
 for (const img of document.images) srcs.push(img.currentSrc || img.src);
@@ -367,6 +458,35 @@ def _screenshot(driver, path: Path) -> None:
         driver.set_window_size(*WINDOW)
 
 
+def _broken_images(driver, origin: str, page: str) -> tuple[list[Problem], set[str]]:
+    """Broken images of the loaded page, and the URL paths of the local ones."""
+    problems = []
+    broken_paths = set()
+    for src in driver.execute_script(_BROKEN_IMAGES_JS):
+        if src.startswith(origin + "/"):
+            broken_paths.add(urllib.parse.urlsplit(src).path)
+            shown = src.removeprefix(origin + "/")
+        elif src.startswith("data:"):
+            shown = src[:40] + "..."
+        else:
+            continue  # An external image: its fetch is blocked on purpose (module docstring).
+        problems.append(Problem(page, "broken image", f"{shown} has naturalWidth 0"))
+    return problems, broken_paths
+
+
+def _text_problems(driver, page: str) -> list[Problem]:
+    """Log lines in outputs, markup left unrendered, code and outputs wider than the column."""
+    problems = []
+    for text in driver.execute_script(_OUTPUT_TEXT_JS):
+        for kind, line in log_lines(text):
+            problems.append(Problem(page, "log line in output", f"{kind}: {_shorten(line)}"))
+    for excerpt in unrendered_markup(driver.execute_script(_PROSE_TEXT_JS)):
+        problems.append(Problem(page, "unrendered markup", excerpt))
+    for kind, text in driver.execute_script(_OVERFLOW_JS):
+        problems.append(Problem(page, "overflow", overflow_detail(kind, text)))
+    return problems
+
+
 def check_page(driver, origin: str, page: str, screenshots: Path) -> tuple[list[Problem], list]:
     """Problems of one page, and the GIF sources it references."""
     from selenium.common.exceptions import TimeoutException, WebDriverException
@@ -385,21 +505,8 @@ def check_page(driver, origin: str, page: str, screenshots: Path) -> tuple[list[
         problems.append(Problem(page, "load", f"images still loading after {IMAGES_TIMEOUT_S} s"))
     time.sleep(SETTLE_S)
 
-    broken_paths = set()
-    for src in driver.execute_script(_BROKEN_IMAGES_JS):
-        if src.startswith(origin + "/"):
-            broken_paths.add(urllib.parse.urlsplit(src).path)
-            shown = src.removeprefix(origin + "/")
-        elif src.startswith("data:"):
-            shown = src[:40] + "..."
-        else:
-            continue  # An external image: its fetch is blocked on purpose (module docstring).
-        problems.append(Problem(page, "broken image", f"{shown} has naturalWidth 0"))
-
-    for text in driver.execute_script(_OUTPUT_TEXT_JS):
-        for kind, line in log_lines(text):
-            problems.append(Problem(page, "log line in output", f"{kind}: {_shorten(line)}"))
-
+    image_problems, broken_paths = _broken_images(driver, origin, page)
+    problems += image_problems + _text_problems(driver, page)
     gif_sources = [s for s in driver.execute_script(_GIF_SOURCES_JS) if is_gif_reference(s)]
 
     try:
