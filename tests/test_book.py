@@ -11,6 +11,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+#: Characters of a code or output line that fit the book's text column.
+TEXT_COLUMN = 88
 
 
 def _toc_files(node) -> list[str]:
@@ -65,6 +67,26 @@ def test_notebook_is_committed_without_outputs(path):
             assert not cell.get("outputs"), f"{path.name} carries outputs"
             assert cell.get("execution_count") is None, f"{path.name} carries execution counts"
     assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_code_fits_the_text_column(path):
+    """The rendered book shows about 88 characters of code without sideways scrolling."""
+    too_long = [
+        f"{path.name}, code cell {number}: {line!r} ({len(line)} characters)"
+        for number, cell in enumerate(_cells(path), 1)
+        for line in cell.splitlines()
+        if len(line) > TEXT_COLUMN
+    ]
+    assert not too_long, f"lines over {TEXT_COLUMN} characters:\n" + "\n".join(too_long)
+
+
+def test_notebook_lint_uses_the_text_column():
+    """notebooks/ruff.toml holds notebook code to the same width (E501 not ignored)."""
+    ruff = (ROOT / "notebooks" / "ruff.toml").read_text()
+    assert re.search(rf"^line-length = {TEXT_COLUMN}$", ruff, re.M)
+    ignored = re.search(r'^"\*\.ipynb" = \[(.*)\]$', ruff, re.M)
+    assert ignored and "E501" not in ignored.group(1)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -47,6 +47,12 @@ def test_profile_str_names_profile_and_scale():
     assert "smoke" in text and "512" in text and "epochs" in text
 
 
+@pytest.mark.parametrize("name", sorted(config.PROFILES))
+def test_profile_str_fits_the_book_column(name):
+    """Every chapter prints its profile: one line within the book's 88 characters."""
+    assert len(str(config.PROFILES[name])) <= 88
+
+
 def test_seed_everything_repeats_python_numpy_and_keras():
     import keras
 
