@@ -178,10 +178,6 @@ def float32_outputs(model: keras.Model) -> keras.Model:
 # -- Inside the training step ---------------------------------------------------------
 
 
-def _replicas() -> int:
-    return tf.distribute.get_strategy().num_replicas_in_sync
-
-
 def scale_loss(optimizer, loss):
     """A replica's share of ``loss`` for its gradient: ``loss / replicas``, then loss-scaled.
 
@@ -193,7 +189,8 @@ def scale_loss(optimizer, loss):
     by the dynamic loss scale (``optimizer.apply`` divides it out again); for
     other optimizers that is the identity.
     """
-    return optimizer.scale_loss(loss / tf.cast(_replicas(), loss.dtype))
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return optimizer.scale_loss(loss / tf.cast(replicas, loss.dtype))
 
 
 def gradient_norm(optimizer, gradients):
@@ -202,7 +199,8 @@ def gradient_norm(optimizer, gradients):
     Under several replicas it is the norm of this replica's own gradient (its
     share of the batch), and ``fit`` reports the mean over replicas.
     """
-    norm = tf.linalg.global_norm(gradients) * tf.cast(_replicas(), tf.float32)
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    norm = tf.linalg.global_norm(gradients) * tf.cast(replicas, tf.float32)
     scale = getattr(optimizer, "dynamic_scale", None)
     return norm / tf.cast(scale, norm.dtype) if scale is not None else norm
 

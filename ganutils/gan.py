@@ -15,6 +15,7 @@ and every variant of the studies (:mod:`ganutils.studies`)::
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from . import config
 
@@ -85,17 +86,6 @@ def make_optimizer(
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {name!r}")
 
 
-def _bce(labels, logits):
-    """Mean sigmoid cross-entropy; labels may be soft (and above 1, as ganhacks allows)."""
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
-
-
-def _penalties(network):
-    """The sum of ``network``'s weight penalties (``kernel_regularizer`` L1/L2 terms), or 0."""
-    losses = network.losses
-    return tf.add_n(losses) if losses else 0.0
-
-
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other.
 
@@ -104,11 +94,16 @@ class GAN(keras.Model):
     when the step's latents are fixed (see :func:`ganutils.train.make_dataset`);
     a conditional GAN (``num_classes``) per ``(images, labels)`` or
     ``(images, labels, latents)``.
-    Each step:
+    Each step (:meth:`train_step`):
 
     1. ``d_steps`` discriminator updates on real images and fresh fakes, with
        the label tricks applied to the targets;
     2. one generator update through the discriminator.
+
+    What varies is a piece the step calls: the loss is a pair of functions
+    (:attr:`game`, from :data:`ganutils.stabilizers.GAME_LOSSES`), D's and G's
+    penalties are lists of callables (:attr:`d_penalties`, :attr:`g_penalties`),
+    what D sees is :meth:`d_view` and its targets are :meth:`targets`.
 
     Args:
         generator: Maps ``(n, latent_dim)`` to images (conditional: ``[latents, labels]``).
@@ -159,6 +154,11 @@ class GAN(keras.Model):
             self.ema_generator.trainable = False  # updated by averaging, never by gradients
             self.ema_updates = keras.Variable(0, dtype="int64", trainable=False, name="ema_updates")
         self.seed_generator = keras.random.SeedGenerator(options.seed, name="gan_seed")
+        # The pieces the step calls: the loss (a pair of functions) and each network's penalties.
+        self.game = _stabilizers.game_loss(options.loss, options.generator_loss)
+        self.d_penalties = self._d_penalties()
+        self.g_penalties = _weight_penalties(generator)
+        self.d_clip = options.clip_bound  # clip D's weights after each update, or None
         names = (
             "d_loss",
             "d_loss_real",
@@ -238,7 +238,7 @@ class GAN(keras.Model):
     def get_config(self):
         return self.options.to_dict()
 
-    # -- The tricks, in graph -------------------------------------------------
+    # -- The pieces the step calls ---------------------------------------------
 
     def sample_latent(self, n, given=None):
         """Draw ``(n, latent_dim)`` latents from the configured distribution.
@@ -256,34 +256,37 @@ class GAN(keras.Model):
             return tf.random.stateless_normal(shape, seed=seed)
         return tf.random.stateless_uniform(shape, seed=seed, minval=-1.0, maxval=1.0)
 
-    def _flip(self, hard):
-        """Flip exactly ``round(label_noise * n)`` of the 0/1 targets in ``hard``."""
-        if self.options.label_noise <= 0.0:
-            return hard
-        n = tf.shape(hard)[0]
-        count = tf.cast(tf.round(self.options.label_noise * tf.cast(n, tf.float32)), tf.int32)
-        order = tf.argsort(keras.random.uniform((n,), seed=self.seed_generator))
-        flip = tf.scatter_nd(order[:count, None], tf.ones((count,), hard.dtype), (n,))
-        return tf.abs(hard - flip[:, None])
+    def generate(self, n, latents=None, labels=None):
+        """``n`` fakes from fresh latents (or the batch's ``latents``), asked for ``labels``."""
+        latents = self.sample_latent(n, latents)
+        return self.generator(latents if labels is None else [latents, labels], training=True)
 
-    def _targets(self, hard):
-        """Turn hard 0/1 targets into (possibly smoothed) training targets."""
-        if self.options.label_smoothing == "two_sided":
-            shape = tf.shape(hard)
-            real = keras.random.uniform(shape, 0.7, 1.2, seed=self.seed_generator)
-            fake = keras.random.uniform(shape, 0.0, 0.3, seed=self.seed_generator)
-            return hard * real + (1.0 - hard) * fake
-        if self.options.label_smoothing == "one_sided":
-            return hard * 0.9
-        return hard
+    def targets(self, n):
+        """D's cross-entropy targets ``(real, fake)``, ``(n, 1)`` each: 1 and 0, then the tricks.
 
-    def _d_targets(self, n):
-        real = self._targets(self._flip(tf.ones((n, 1))))
-        fake = self._targets(self._flip(tf.zeros((n, 1))))
-        return real, fake
+        Exactly ``round(label_noise * n)`` targets of each side flip (ganhacks
+        #6), then ``label_smoothing`` softens them; the losses other than
+        ``"gan"`` ignore them.
+        """
+        noise, smoothing = self.options.label_noise, self.options.label_smoothing
+        pair = []
+        for hard in (tf.ones((n, 1)), tf.zeros((n, 1))):
+            if noise > 0.0:
+                count = tf.cast(tf.round(noise * tf.cast(n, tf.float32)), tf.int32)
+                order = tf.argsort(keras.random.uniform((n,), seed=self.seed_generator))
+                flip = tf.scatter_nd(order[:count, None], tf.ones((count,), hard.dtype), (n,))
+                hard = tf.abs(hard - flip[:, None])
+            if smoothing == "two_sided":  # real in [0.7, 1.2], fake in [0.0, 0.3]
+                real = keras.random.uniform(tf.shape(hard), 0.7, 1.2, seed=self.seed_generator)
+                fake = keras.random.uniform(tf.shape(hard), 0.0, 0.3, seed=self.seed_generator)
+                hard = hard * real + (1.0 - hard) * fake
+            elif smoothing == "one_sided":  # real 0.9 (Salimans et al. 2016)
+                hard = hard * 0.9
+            pair.append(hard)
+        return tuple(pair)
 
-    def _d_view(self, images, real=False):
-        """The images as D sees them: augmented and noised as the options ask."""
+    def d_view(self, images, real=False):
+        """The images as D sees them: augmented and noised as the options ask, else as they are."""
         augment = self.options.augment
         if augment == "both" or (augment == "real_only" and real):
             images = _stabilizers.diff_augment(
@@ -298,15 +301,12 @@ class GAN(keras.Model):
             images = _stabilizers.add_instance_noise(images, std, seed=self.seed_generator)
         return images
 
-    # -- The step ---------------------------------------------------------------
+    def score(self, images, labels=None, training=True):
+        """D's real-vs-fake logits ``(n, 1)`` and, under AC-GAN, its class logits (else None).
 
-    def _generate(self, latents, labels=None):
-        """The generator on ``latents`` (and, conditional, the labels asked for)."""
-        inputs = latents if labels is None else [latents, labels]
-        return self.generator(inputs, training=True)
-
-    def _score(self, images, labels=None, training=True):
-        """D's real-vs-fake logits ``(n, 1)`` and, under AC-GAN, its class logits (else None)."""
+        The one place conditioning meets D: ``"channels"`` hands it the labels,
+        ``"auxiliary"`` reads the class logits after the first output.
+        """
         if labels is None:
             return self.discriminator(images, training=training), None
         if self.options.conditioning == "channels":
@@ -314,72 +314,9 @@ class GAN(keras.Model):
         outputs = self.discriminator(images, training=training)
         return outputs[:, :1], outputs[:, 1:]
 
-    def _critic(self, labels):
-        """D as a function of images alone (for the gradient penalties)."""
-        return lambda images, training=True: self._score(images, labels, training)[0]
-
-    def _class_loss(self, labels, class_logits):
-        """AC-GAN's weighted class cross-entropy, or 0 without class logits."""
-        if class_logits is None:
-            return 0.0
-        return _conditioning.class_loss(labels, class_logits, self.options.class_loss_weight)
-
-    def _d_losses(self, real_images, fake_images, real_targets, fake_targets, labels=None):
-        if self.options.d_updates == "mixed":
-            # One forward pass over real and fake together: batch normalisation
-            # computes its statistics over the mix (order within a batch is irrelevant).
-            n = tf.shape(real_images)[0]
-            both = None if labels is None else tf.concat([labels, labels], 0)
-            logits, classes = self._score(tf.concat([real_images, fake_images], 0), both)
-            real_logits, fake_logits = logits[:n], logits[n:]
-            real_classes, fake_classes = (
-                (None, None) if classes is None else (classes[:n], classes[n:])
-            )
-        else:
-            real_logits, real_classes = self._score(real_images, labels)
-            fake_logits, fake_classes = self._score(fake_images, labels)
-        # AC-GAN: D also learns to name the class of real and of generated images.
-        real_class_loss = self._class_loss(labels, real_classes)
-        fake_class_loss = self._class_loss(labels, fake_classes)
-        if self.options.loss == "hinge":
-            loss_real, loss_fake = _stabilizers.hinge_discriminator_losses(real_logits, fake_logits)
-        elif self.options.loss == "relativistic":
-            loss_real, _ = _stabilizers.relativistic_losses(real_logits, fake_logits)
-            loss_fake = tf.zeros_like(loss_real)
-        elif self.options.loss != "gan":
-            loss_real, loss_fake = _stabilizers.wasserstein_critic_losses(real_logits, fake_logits)
-        else:
-            loss_real, loss_fake = _bce(real_targets, real_logits), _bce(fake_targets, fake_logits)
-        return (
-            loss_real + real_class_loss,
-            loss_fake + fake_class_loss,
-            real_logits,
-            fake_logits,
-        )
-
-    def _g_loss(self, fake_logits, real_logits=None):
-        if self.options.loss == "relativistic":
-            return _stabilizers.relativistic_losses(real_logits, fake_logits)[1]
-        if self.options.loss != "gan":  # the Wasserstein losses and hinge
-            return _stabilizers.wasserstein_generator_loss(fake_logits)
-        if self.options.generator_loss == "non_saturating":
-            return _bce(tf.ones_like(fake_logits), fake_logits)
-        return -_bce(tf.zeros_like(fake_logits), fake_logits)
-
-    def _apply(self, optimizer, loss_fn, variables, network):
-        """One optimizer update of ``network`` on ``loss_fn()[0]`` plus its weight penalties."""
-        with tf.GradientTape() as tape:
-            outputs = loss_fn()
-            loss = outputs[0] + _penalties(network)
-            # A replica's share of the global-batch mean (and the mixed_float16 loss scale).
-            loss = _distribute.scale_loss(optimizer, loss)
-        gradients = tape.gradient(loss, variables)
-        norm = _distribute.gradient_norm(optimizer, gradients)
-        optimizer.apply(gradients, variables)
-        bound = self.options.clip_bound
-        if network is self.discriminator and bound is not None:
-            _stabilizers.clip_weights(self.discriminator, bound)
-        return outputs, norm
+    def critic(self, images, labels=None, training=True):
+        """D's logits alone, a function of the images: what the gradient penalties differentiate."""
+        return self.score(images, labels, training)[0]
 
     def _gamma_scale(self):
         """The gammas' share of their value now: 1, or the linear schedule's at this step."""
@@ -388,136 +325,27 @@ class GAN(keras.Model):
         done = tf.cast(self.g_optimizer.iterations, tf.float32) / float(self.options.gamma_steps)
         return 1.0 + (self.options.gamma_end_share - 1.0) * tf.minimum(done, 1.0)
 
-    def _zero_centred_penalties(self, real_images, fake_images, labels=None):
-        """``r1_gamma / 2 * R1`` at the real images plus ``r2_gamma / 2 * R2`` at the fakes."""
-        total = 0.0
-        for gamma, images in (
-            (self.options.r1_gamma, real_images),
-            (self.options.r2_gamma, fake_images),
-        ):
-            if gamma is not None and images is not None:
-                penalty = _stabilizers.r1_penalty(self._critic(labels), tf.stop_gradient(images))
-                total += 0.5 * gamma * self._gamma_scale() * penalty
-        return total
+    def _d_penalties(self) -> list:
+        """D's penalties in the order they join its loss: WGAN-GP's, R1 and R2, weight penalties."""
+        options, penalties = self.options, []
+        if self.game.gradient_penalty:
+            penalties.append(_stabilizers.GradientPenalty(options.gp_weight, self.seed_generator))
+        r1, r2 = options.r1_gamma, options.r2_gamma
+        if r1 is not None or r2 is not None:
+            penalties.append(_stabilizers.ZeroCentredPenalty(r1, r2, self._gamma_scale))
+        return penalties + _weight_penalties(self.discriminator)
 
-    def _one_side(self, images, targets, labels=None, real=False):
-        logits, classes = self._score(images, labels)
-        loss = _bce(targets, logits) + self._class_loss(labels, classes)
-        loss += self._zero_centred_penalties(
-            images if real else None, None if real else images, labels
-        )
-        return loss, logits
-
-    def _discriminator_step(self, real_images, fake_images, labels=None):
-        """One discriminator update (or two, under ``d_updates="alternating"``) on these images."""
-        n = tf.shape(real_images)[0]
-        real_images, fake_images = self._d_view(real_images, True), self._d_view(fake_images)
-        real_targets, fake_targets = self._d_targets(n)
-        variables = self.discriminator.trainable_variables
-        if self.options.d_updates == "alternating":
-            (loss_real, real_logits), norm_real = self._apply(
-                self.d_optimizer,
-                lambda: self._one_side(real_images, real_targets, labels, real=True),
-                variables,
-                self.discriminator,
-            )
-            (loss_fake, fake_logits), norm_fake = self._apply(
-                self.d_optimizer,
-                lambda: self._one_side(fake_images, fake_targets, labels),
-                variables,
-                self.discriminator,
-            )
-            norm = tf.sqrt(norm_real**2 + norm_fake**2)
-            return loss_real, loss_fake, real_logits, fake_logits, norm
-
-        def loss_fn():
-            loss_real, loss_fake, real_logits, fake_logits = self._d_losses(
-                real_images, fake_images, real_targets, fake_targets, labels
-            )
-            loss = loss_real + loss_fake
-            if self.options.loss == "wgan_gp":
-                loss += self.options.gp_weight * _stabilizers.gradient_penalty(
-                    self._critic(labels), real_images, fake_images, seed=self.seed_generator
-                )
-            loss += self._zero_centred_penalties(real_images, fake_images, labels)
-            return loss, loss_real, loss_fake, real_logits, fake_logits
-
-        (_, loss_real, loss_fake, real_logits, fake_logits), norm = self._apply(
-            self.d_optimizer, loss_fn, variables, self.discriminator
-        )
-        return loss_real, loss_fake, real_logits, fake_logits, norm
-
-    def _generator_loss(self, real_images, fake_images, labels=None):
-        """G's loss on ``fake_images`` (made inside the caller's tape), through D as it is now."""
-        fake_images = self._d_view(fake_images)
-        if self.options.feature_matching:
-            real_features = self.feature_model(self._d_view(real_images, True), training=True)
-            fake_features = self.feature_model(fake_images, training=True)
-            return _stabilizers.feature_matching_loss(real_features, fake_features)
-        real_logits = None
-        if self.options.loss == "relativistic":  # G's loss pairs each fake with a real image
-            real_logits, _ = self._score(self._d_view(real_images, True), labels)
-        fake_logits, fake_classes = self._score(fake_images, labels)
-        # AC-GAN: G also wants its fakes classified as the label they were asked for.
-        return self._g_loss(fake_logits, real_logits) + self._class_loss(labels, fake_classes)
-
-    def _alternating_step(self, real_images, latents=None, labels=None):
-        """``d_steps`` D updates, then one G update through the updated D.
-
-        G's tape records only the generator's forward pass of the last D
-        step's fakes (unless ``fresh_fakes``) and G's loss: the D update in
-        between runs with that tape paused, so its gradient never reaches G
-        and G's update never touches D's weights.
-        """
-        n = tf.shape(real_images)[0]
-        reuse = not self.options.fresh_fakes
-        for _ in range(self.options.d_steps - 1 if reuse else self.options.d_steps):
-            fakes = self._generate(self.sample_latent(n, latents), labels)
-            d_out = self._discriminator_step(real_images, fakes, labels)
-        g_variables = self.generator.trainable_variables
-        with tf.GradientTape() as tape:
-            fakes = self._generate(self.sample_latent(n, latents), labels)
-            if reuse:
-                with tape.stop_recording():
-                    d_out = self._discriminator_step(real_images, fakes, labels)
-            g_loss = self._generator_loss(real_images, fakes, labels)
-            g_total = _distribute.scale_loss(self.g_optimizer, g_loss + _penalties(self.generator))
-        gradients = tape.gradient(g_total, g_variables)
-        g_norm = _distribute.gradient_norm(self.g_optimizer, gradients)
-        self.g_optimizer.apply(gradients, g_variables)
-        return d_out, (g_loss, g_norm)
-
-    def _simultaneous_step(self, real_images, latents=None):
-        """Both updates from one forward pass, as the TensorFlow DCGAN tutorial does."""
-        n = tf.shape(real_images)[0]
-        real_targets, fake_targets = self._d_targets(n)
-        latents = self.sample_latent(n, latents)
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake_images = self.generator(latents, training=True)
-            loss_real, loss_fake, real_logits, fake_logits = self._d_losses(
-                real_images, fake_images, real_targets, fake_targets
-            )
-            d_loss = loss_real + loss_fake
-            g_loss = self._g_loss(fake_logits)
-            d_total = d_loss + _penalties(self.discriminator)
-            g_total = g_loss + _penalties(self.generator)
-            d_total = _distribute.scale_loss(self.d_optimizer, d_total)
-            g_total = _distribute.scale_loss(self.g_optimizer, g_total)
-        d_variables = self.discriminator.trainable_variables
-        g_variables = self.generator.trainable_variables
-        d_gradients = d_tape.gradient(d_total, d_variables)
-        g_gradients = g_tape.gradient(g_total, g_variables)
-        d_norm = _distribute.gradient_norm(self.d_optimizer, d_gradients)
-        g_norm = _distribute.gradient_norm(self.g_optimizer, g_gradients)
-        self.d_optimizer.apply(d_gradients, d_variables)
-        self.g_optimizer.apply(g_gradients, g_variables)
-        return (
-            (loss_real, loss_fake, real_logits, fake_logits, d_norm),
-            (g_loss, g_norm),
-        )
+    # -- The step ---------------------------------------------------------------
 
     def train_step(self, data):
-        """One step on a batch of real images, or of ``(images, latents)``.
+        """One step of the game on a batch of real images, or of ``(images, latents)``.
+
+        The recipe: make fakes; update D on the real images and the fakes
+        (:meth:`discriminator_step`, ``d_steps`` times); update G through the
+        updated D; update the moving average of G; log. G's tape records only
+        the generator's forward pass and G's loss: D's update in between runs
+        with the tape paused, so its gradient never reaches G and G's update
+        never touches D's weights.
 
         A conditional GAN (``num_classes``) takes ``(images, labels)`` or
         ``(images, labels, latents)``.
@@ -525,37 +353,177 @@ class GAN(keras.Model):
         Raises:
             ValueError: A conditional GAN gets batches without labels.
         """
-        paired = isinstance(data, (tuple, list))
-        real_images = data[0] if paired else data
+        real_images, labels, latents = self._unpack(data)
+        if self.options.simultaneous:  # both updates from one forward pass
+            return self._simultaneous_step(real_images, latents)
+        n = tf.shape(real_images)[0]
+        # All D updates but the last on fakes of their own; with fresh_fakes, all of them.
+        extra = self.options.d_steps if self.options.fresh_fakes else self.options.d_steps - 1
+        for _ in range(extra):
+            d_out = self.discriminator_step(real_images, self.generate(n, latents, labels), labels)
+        with tf.GradientTape() as tape:
+            fake_images = self.generate(n, latents, labels)
+            if not self.options.fresh_fakes:  # D's last update, on these very fakes
+                with tape.stop_recording():
+                    d_out = self.discriminator_step(real_images, fake_images, labels)
+            g_loss = self.generator_loss(real_images, fake_images, labels)
+            loss = sum([penalty(None, None, None) for penalty in self.g_penalties], g_loss)
+            # A replica's share of the global-batch mean (and the mixed_float16 loss scale).
+            scaled = _distribute.scale_loss(self.g_optimizer, loss)
+        variables = self.generator.trainable_variables
+        gradients = tape.gradient(scaled, variables)
+        g_norm = _distribute.gradient_norm(self.g_optimizer, gradients)
+        self.g_optimizer.apply(gradients, variables)
+        if self.ema_generator is not None:
+            self._update_ema()
+        return self._log(d_out, g_loss, g_norm)
+
+    def discriminator_step(self, real_images, fake_images, labels=None):
+        """One update of D on real and fake images (two under ``d_updates="alternating"``).
+
+        Returns:
+            ``(loss_real, loss_fake, real_logits, fake_logits, gradient_norm)``:
+            D's loss in its two halves (penalties aside), its logits before the
+            update and the norm of its gradient.
+        """
+        real_images, fake_images = self.d_view(real_images, real=True), self.d_view(fake_images)
+        targets = self.targets(tf.shape(real_images)[0])
+        if self.options.d_updates == "alternating":
+            return self._alternating_discriminator_step(real_images, fake_images, targets, labels)
+        critic = functools.partial(self.critic, labels=labels)
+        with tf.GradientTape() as tape:
+            (real_logits, real_classes), (fake_logits, fake_classes) = self._d_scores(
+                real_images, fake_images, labels
+            )
+            loss_real, loss_fake = self.game.d_loss(real_logits, fake_logits, targets)
+            if real_classes is not None:  # AC-GAN: D also names the class of real and fake images
+                weight = self.options.class_loss_weight
+                loss_real += _conditioning.class_loss(labels, real_classes, weight)
+                loss_fake += _conditioning.class_loss(labels, fake_classes, weight)
+            penalties = [penalty(critic, real_images, fake_images) for penalty in self.d_penalties]
+            scaled = _distribute.scale_loss(self.d_optimizer, sum(penalties, loss_real + loss_fake))
+        variables = self.discriminator.trainable_variables
+        gradients = tape.gradient(scaled, variables)
+        norm = _distribute.gradient_norm(self.d_optimizer, gradients)
+        self.d_optimizer.apply(gradients, variables)
+        if self.d_clip is not None:  # WGAN keeps its critic Lipschitz by clipping
+            _stabilizers.clip_weights(self.discriminator, self.d_clip)
+        return loss_real, loss_fake, real_logits, fake_logits, norm
+
+    def generator_loss(self, real_images, fake_images, labels=None):
+        """G's loss on ``fake_images`` (made inside the caller's tape), through D as it is now."""
+        fake_images = self.d_view(fake_images)
+        if self.options.feature_matching:  # match D's features on real images instead
+            real_features = self.feature_model(self.d_view(real_images, real=True), training=True)
+            fake_features = self.feature_model(fake_images, training=True)
+            return _stabilizers.feature_matching_loss(real_features, fake_features)
+        real_logits = None
+        if self.game.pairs:  # G's loss pairs each fake with a real image
+            real_logits, _ = self.score(self.d_view(real_images, real=True), labels)
+        fake_logits, fake_classes = self.score(fake_images, labels)
+        loss = self.game.g_loss(fake_logits, real_logits)
+        if fake_classes is not None:  # AC-GAN: fakes classified as the label they were asked for
+            loss += _conditioning.class_loss(labels, fake_classes, self.options.class_loss_weight)
+        return loss
+
+    # -- The step's plumbing and its other shapes --------------------------------
+
+    def _unpack(self, data):
+        """A batch's real images (in the networks' range), labels or None, latents or None."""
+        parts = list(data) if isinstance(data, (tuple, list)) else [data]
         labels = None
         if self.options.num_classes is not None:
-            if not paired or len(data) < 2:
+            if len(parts) < 2:
                 raise ValueError(
                     "a conditional GAN (num_classes set) trains on (images, labels) batches; "
                     "pass labels= to ganutils.train.make_dataset"
                 )
-            labels = tf.cast(data[1], tf.int32)
-            data = (data[0], *data[2:])
-        latents = data[1] if paired and len(data) > 1 else None  # this step's fixed latents
+            labels = tf.cast(parts.pop(1), tf.int32)
+        real_images = parts[0]
         if self.options.image_range == "unit":
             real_images = (real_images + 1.0) / 2.0
-        if self.options.simultaneous:
-            d_out, (g_loss, g_norm) = self._simultaneous_step(real_images, latents)
-        else:
-            d_out, (g_loss, g_norm) = self._alternating_step(real_images, latents, labels)
-        loss_real, loss_fake, real_logits, fake_logits, d_norm = d_out
+        return real_images, labels, parts[1] if len(parts) > 1 else None
+
+    def _d_scores(self, real_images, fake_images, labels=None):
+        """``score`` of the real and of the fake images, as ``d_updates`` asks."""
+        if self.options.d_updates != "mixed":
+            return self.score(real_images, labels), self.score(fake_images, labels)
+        # One forward pass over real and fake together: batch normalisation
+        # computes its statistics over the mix (order within a batch is irrelevant).
+        n = tf.shape(real_images)[0]
+        both = None if labels is None else tf.concat([labels, labels], 0)
+        logits, classes = self.score(tf.concat([real_images, fake_images], 0), both)
+        if classes is None:
+            return (logits[:n], None), (logits[n:], None)
+        return (logits[:n], classes[:n]), (logits[n:], classes[n:])
+
+    def _alternating_discriminator_step(self, real_images, fake_images, targets, labels):
+        """``d_updates="alternating"``: one D update on the real images, then one on the fakes."""
+        critic = functools.partial(self.critic, labels=labels)
+        variables, weight = self.discriminator.trainable_variables, self.options.class_loss_weight
+        sides = []
+        for images, side_targets, real in (
+            (real_images, targets[0], True),
+            (fake_images, targets[1], False),
+        ):
+            with tf.GradientTape() as tape:
+                logits, classes = self.score(images, labels)
+                loss = _stabilizers.cross_entropy(side_targets, logits)
+                if classes is not None:
+                    loss += _conditioning.class_loss(labels, classes, weight)
+                # Each update records its loss with its R1 or R2 term, weight penalties aside.
+                seen = (images, None) if real else (None, images)
+                weights = [p for p in self.d_penalties if isinstance(p, _stabilizers.WeightPenalty)]
+                for penalty in self.d_penalties:
+                    if penalty not in weights:
+                        loss += penalty(critic, *seen)
+                total = sum([penalty() for penalty in weights], loss)
+                scaled = _distribute.scale_loss(self.d_optimizer, total)
+            gradients = tape.gradient(scaled, variables)
+            sides.append((loss, logits, _distribute.gradient_norm(self.d_optimizer, gradients)))
+            self.d_optimizer.apply(gradients, variables)
+            if self.d_clip is not None:
+                _stabilizers.clip_weights(self.discriminator, self.d_clip)
+        (loss_real, real_logits, norm_real), (loss_fake, fake_logits, norm_fake) = sides
+        return loss_real, loss_fake, real_logits, fake_logits, tf.sqrt(norm_real**2 + norm_fake**2)
+
+    def _simultaneous_step(self, real_images, latents=None):
+        """Both updates from one forward pass, as the TensorFlow DCGAN tutorial does."""
+        n = tf.shape(real_images)[0]
+        targets = self.targets(n)
+        latents = self.sample_latent(n, latents)
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake_images = self.generator(latents, training=True)
+            (real_logits, _), (fake_logits, _) = self._d_scores(real_images, fake_images)
+            loss_real, loss_fake = self.game.d_loss(real_logits, fake_logits, targets)
+            g_loss = self.game.g_loss(fake_logits, None)
+            d_total = sum([p(None, None, None) for p in self.d_penalties], loss_real + loss_fake)
+            g_total = sum([p(None, None, None) for p in self.g_penalties], g_loss)
+            d_scaled = _distribute.scale_loss(self.d_optimizer, d_total)
+            g_scaled = _distribute.scale_loss(self.g_optimizer, g_total)
+        d_variables = self.discriminator.trainable_variables
+        g_variables = self.generator.trainable_variables
+        d_gradients = d_tape.gradient(d_scaled, d_variables)
+        g_gradients = g_tape.gradient(g_scaled, g_variables)
+        d_norm = _distribute.gradient_norm(self.d_optimizer, d_gradients)
+        g_norm = _distribute.gradient_norm(self.g_optimizer, g_gradients)
+        self.d_optimizer.apply(d_gradients, d_variables)
+        self.g_optimizer.apply(g_gradients, g_variables)
         if self.ema_generator is not None:
             self._update_ema()
-        values = {
-            "d_loss": loss_real + loss_fake,
-            "d_loss_real": loss_real,
-            "d_loss_fake": loss_fake,
-            "g_loss": g_loss,
-            "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
-            "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
-            "d_grad_norm": d_norm,
-            "g_grad_norm": g_norm,
-        }
-        for name, value in values.items():
-            self.trackers[name].update_state(value)
+        return self._log((loss_real, loss_fake, real_logits, fake_logits, d_norm), g_loss, g_norm)
+
+    def _log(self, d_out, g_loss, g_norm):
+        """Add the step's values to the running means; return the logs ``fit`` reports."""
+        real, fake, real_logits, fake_logits, d_norm = d_out
+        d_real, d_fake = (tf.reduce_mean(tf.sigmoid(x)) for x in (real_logits, fake_logits))
+        # In the trackers' order: d_loss, d_loss_real, d_loss_fake, g_loss, d_real, d_fake, norms.
+        values = (real + fake, real, fake, g_loss, d_real, d_fake, d_norm, g_norm)
+        for tracker, value in zip(self.trackers.values(), values, strict=True):
+            tracker.update_state(value)
         return _distribute.step_logs({name: t.result() for name, t in self.trackers.items()})
+
+
+def _weight_penalties(network) -> list:
+    """``network``'s weight-penalty piece, if it has weight penalties (L1/L2 on its kernels)."""
+    return [_stabilizers.WeightPenalty(network)] if network.losses else []

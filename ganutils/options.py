@@ -33,12 +33,12 @@ D_UPDATES = ("separate", "mixed", "alternating")
 GENERATOR_LOSSES = ("non_saturating", "minimax")
 LABEL_SMOOTHING = ("none", "two_sided", "one_sided")
 LATENT_DISTRIBUTIONS = ("gaussian", "uniform")
-LOSSES = ("gan", "wgan", "wgan_gp", "hinge", "relativistic")
+LOSSES = tuple(_stabilizers.GAME_LOSSES)  # "gan", "wgan", "wgan_gp", "hinge", "relativistic"
 AUGMENT = (None, "both", "real_only")
 IMAGE_RANGES = ("signed", "unit")
 CONDITIONING = ("channels", "auxiliary")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
-WGAN_CLIP = 0.01  # the WGAN paper's c
+WGAN_CLIP = _stabilizers.WGAN_CLIP  # the WGAN paper's c
 
 
 def _is_number(value) -> bool:
@@ -329,7 +329,7 @@ class GANOptions:
         """The critic's weight-clipping bound in force: ``clip_value``, or 0.01 under WGAN."""
         if self.clip_value is not None:
             return float(self.clip_value)
-        return WGAN_CLIP if self.loss == "wgan" else None
+        return _stabilizers.GAME_LOSSES[self.loss].clip
 
     def to_dict(self) -> dict:
         """The options as plain values (for ``get_config`` and JSON)."""

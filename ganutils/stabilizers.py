@@ -8,6 +8,10 @@
 parts themselves, so a chapter can call each one on a tiny input and a test
 can check the property it promises:
 
+- the engine's losses, one table of ``(d_loss, g_loss)`` pairs keyed by the
+  loss names (:data:`GAME_LOSSES`, :func:`game_loss`), and its penalties, one
+  callable each (:class:`GradientPenalty`, :class:`ZeroCentredPenalty`,
+  :class:`WeightPenalty`);
 - the Wasserstein losses (Arjovsky et al. 2017) with weight clipping
   (:func:`clip_weights`) or the gradient penalty (:func:`gradient_penalty`,
   Gulrajani et al. 2017);
@@ -25,7 +29,9 @@ The comparison behind chapter 7's closing table lives in :mod:`ganutils.studies`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -37,21 +43,34 @@ from keras import layers, ops  # noqa: E402
 
 __all__ = [
     "AUGMENT_POLICIES",
+    "GAME_LOSSES",
+    "WGAN_CLIP",
+    "GameLoss",
+    "GradientPenalty",
     "MinibatchStddev",
+    "WeightPenalty",
+    "ZeroCentredPenalty",
     "add_instance_noise",
     "add_layer_noise",
     "add_minibatch_stddev",
     "clip_weights",
+    "cross_entropy",
+    "cross_entropy_losses",
     "diff_augment",
     "feature_extractor",
     "feature_matching_loss",
+    "game_loss",
     "gradient_penalty",
     "hinge_discriminator_losses",
     "instance_noise_std",
     "interpolate",
     "largest_singular_value",
+    "minimax_generator_loss",
+    "non_saturating_generator_loss",
     "r1_penalty",
     "real_sign",
+    "relativistic_discriminator_losses",
+    "relativistic_generator_loss",
     "relativistic_losses",
     "spectral_normalize",
     "wasserstein_critic_losses",
@@ -71,29 +90,31 @@ def _check_positive_float(name: str, value) -> float:
 # -- Wasserstein losses, clipping and the gradient penalty -------------------------------
 
 
-def wasserstein_critic_losses(real_scores, fake_scores):
+def wasserstein_critic_losses(real_scores, fake_scores, targets=None):
     """The critic's WGAN loss in its two halves: ``(-mean(D(real)), mean(D(fake)))``.
 
     Their sum, ``mean(D(fake)) - mean(D(real))``, is the loss the critic
     minimises (Arjovsky et al. 2017): it pushes real scores up and fake scores
     down, and its negative estimates the Wasserstein-1 distance when the critic
     is 1-Lipschitz. The engine records the halves as ``d_loss_real`` and
-    ``d_loss_fake``. Scores are raw critic outputs ``(n, 1)``, no sigmoid.
+    ``d_loss_fake``. Scores are raw critic outputs ``(n, 1)``, no sigmoid;
+    ``targets`` is ignored (the critic has none; see :data:`GAME_LOSSES`).
     """
     return -ops.mean(real_scores), ops.mean(fake_scores)
 
 
-def wasserstein_generator_loss(fake_scores):
-    """The generator's WGAN loss: ``-mean(D(G(z)))``."""
+def wasserstein_generator_loss(fake_scores, real_scores=None):
+    """The generator's WGAN loss: ``-mean(D(G(z)))`` (``real_scores`` is ignored)."""
     return -ops.mean(fake_scores)
 
 
-def hinge_discriminator_losses(real_logits, fake_logits):
+def hinge_discriminator_losses(real_logits, fake_logits, targets=None):
     """D's hinge loss in its two halves: ``(mean(relu(1 - D(x))), mean(relu(1 + D(G(z)))))``.
 
     The hinge game of Lim & Ye (2017) and Miyato et al. (2018): D stops
     pushing a real score once it is above 1 and a fake one once it is below
     -1. G minimises ``-mean(D(G(z)))`` (:func:`wasserstein_generator_loss`).
+    ``targets`` is ignored.
     """
     return ops.mean(ops.relu(1.0 - real_logits)), ops.mean(ops.relu(1.0 + fake_logits))
 
@@ -116,6 +137,98 @@ def relativistic_losses(real_logits, fake_logits):
         )
     gap = real_logits - fake_logits
     return ops.mean(ops.softplus(-gap)), ops.mean(ops.softplus(gap))
+
+
+def cross_entropy(targets, logits):
+    """Mean sigmoid cross-entropy; ``targets`` may be soft (and above 1, as ganhacks allows)."""
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits))
+
+
+def cross_entropy_losses(real_logits, fake_logits, targets):
+    """D's cross-entropy in its two halves: real logits against 1, fake logits against 0.
+
+    Args:
+        real_logits, fake_logits: D's logits ``(n, 1)``.
+        targets: ``(real_targets, fake_targets)``, each ``(n, 1)``: 1 and 0, or
+            as label smoothing and flips made them.
+    """
+    real_targets, fake_targets = targets
+    return cross_entropy(real_targets, real_logits), cross_entropy(fake_targets, fake_logits)
+
+
+def non_saturating_generator_loss(fake_logits, real_logits=None):
+    """G maximises ``log D(G(z))``: the cross-entropy of its fakes against 1 (ganhacks #2)."""
+    return cross_entropy(tf.ones_like(fake_logits), fake_logits)
+
+
+def minimax_generator_loss(fake_logits, real_logits=None):
+    """G minimises ``log(1 - D(G(z)))``, Goodfellow et al.'s (2014) original game."""
+    return -cross_entropy(tf.zeros_like(fake_logits), fake_logits)
+
+
+def relativistic_discriminator_losses(real_logits, fake_logits, targets=None):
+    """D's half of :func:`relativistic_losses`, whole as the real half (the fake half is 0)."""
+    loss, _ = relativistic_losses(real_logits, fake_logits)
+    return loss, tf.zeros_like(loss)
+
+
+def relativistic_generator_loss(fake_logits, real_logits):
+    """G's half of :func:`relativistic_losses`: each fake scored against its real partner."""
+    return relativistic_losses(real_logits, fake_logits)[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class GameLoss:
+    """A GAN loss as the engine plays it: D's loss and G's loss, and what comes with them.
+
+    Attributes:
+        d_loss: ``(real_logits, fake_logits, targets) -> (loss_real, loss_fake)``,
+            D's loss in the two halves the engine records.
+        g_loss: ``(fake_logits, real_logits) -> loss``; ``real_logits`` is
+            ``None`` unless ``pairs``.
+        pairs: G's loss also needs D's logits on the real images.
+        gradient_penalty: D's loss adds the WGAN-GP penalty (:func:`gradient_penalty`).
+        clip: Clip D's weights into ``[-clip, clip]`` after each update
+            (:func:`clip_weights`), or ``None``.
+    """
+
+    d_loss: Callable
+    g_loss: Callable
+    pairs: bool = False
+    gradient_penalty: bool = False
+    clip: float | None = None
+
+
+WGAN_CLIP = 0.01  # the WGAN paper's c
+
+#: The engine's losses by name: the one place a loss name turns into functions.
+GAME_LOSSES = {
+    "gan": GameLoss(cross_entropy_losses, non_saturating_generator_loss),
+    "wgan": GameLoss(wasserstein_critic_losses, wasserstein_generator_loss, clip=WGAN_CLIP),
+    "wgan_gp": GameLoss(
+        wasserstein_critic_losses, wasserstein_generator_loss, gradient_penalty=True
+    ),
+    "hinge": GameLoss(hinge_discriminator_losses, wasserstein_generator_loss),
+    "relativistic": GameLoss(
+        relativistic_discriminator_losses, relativistic_generator_loss, pairs=True
+    ),
+}
+
+
+def game_loss(name: str, generator_loss: str = "non_saturating") -> GameLoss:
+    """The :data:`GAME_LOSSES` entry called ``name``.
+
+    ``generator_loss="minimax"`` swaps G's loss of ``"gan"`` for
+    :func:`minimax_generator_loss`; the other losses ignore it.
+
+    Raises:
+        ValueError: An unknown ``name``.
+    """
+    if name not in GAME_LOSSES:
+        raise ValueError(f"loss must be one of {tuple(GAME_LOSSES)}; got {name!r}")
+    if name == "gan" and generator_loss == "minimax":
+        return dataclasses.replace(GAME_LOSSES[name], g_loss=minimax_generator_loss)
+    return GAME_LOSSES[name]
 
 
 def clip_weights(model: keras.Model, bound: float) -> None:
@@ -220,6 +333,69 @@ def r1_penalty(discriminator: Callable, real, *, training: bool = True):
     gradients = tape.gradient(total, real)
     axes = list(range(1, len(real.shape)))
     return ops.mean(ops.sum(ops.square(gradients), axis=axes))
+
+
+# -- Penalties: the terms the engine adds to a loss, one callable each -------------------
+#
+# Each is called as ``penalty(critic, real_images, fake_images)`` and returns a
+# scalar to add to D's (or G's) loss; ``critic`` maps images to D's logits.
+
+
+@dataclasses.dataclass(frozen=True)
+class GradientPenalty:
+    """WGAN-GP's term of D's loss: ``weight * gradient_penalty(critic, real, fake)``.
+
+    Attributes:
+        weight: The paper's lambda (10).
+        seed: Seed of the interpolation weights (a ``keras.random.SeedGenerator``).
+    """
+
+    weight: float
+    seed: Any = None
+
+    def __call__(self, critic, real_images, fake_images):
+        return self.weight * gradient_penalty(critic, real_images, fake_images, seed=self.seed)
+
+
+@dataclasses.dataclass(frozen=True)
+class ZeroCentredPenalty:
+    """``r1_gamma / 2 * R1`` at the real images plus ``r2_gamma / 2 * R2`` at the fakes.
+
+    See :func:`r1_penalty`. A side without a gamma, or without images (an
+    update on the other side only), adds nothing.
+
+    Attributes:
+        r1_gamma, r2_gamma: The weights, or ``None``.
+        scale: Called at each step for the gammas' share of their value now (a
+            schedule); ``None`` keeps them whole.
+    """
+
+    r1_gamma: float | None = None
+    r2_gamma: float | None = None
+    scale: Callable | None = None
+
+    def __call__(self, critic, real_images, fake_images):
+        total = 0.0
+        for gamma, images in ((self.r1_gamma, real_images), (self.r2_gamma, fake_images)):
+            if gamma is not None and images is not None:
+                share = 1.0 if self.scale is None else self.scale()
+                total += 0.5 * gamma * share * r1_penalty(critic, tf.stop_gradient(images))
+        return total
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightPenalty:
+    """A network's weight penalties (its ``kernel_regularizer`` L1/L2 terms), summed.
+
+    Attributes:
+        network: The ``keras.Model`` whose ``losses`` to add.
+    """
+
+    network: Any
+
+    def __call__(self, critic=None, real_images=None, fake_images=None):
+        losses = self.network.losses
+        return tf.add_n(losses) if losses else 0.0
 
 
 def real_sign(logits) -> float:

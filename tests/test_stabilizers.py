@@ -158,14 +158,14 @@ def test_the_gan_adds_annealed_noise_to_what_d_sees(real_batch):
         train.TrainConfig(**TINY, instance_noise=0.5, instance_noise_steps=4, ema_decay=None)
     )
     zeros = np.zeros((64, 28, 28, 1), np.float32)
-    assert np.asarray(gan._d_view(zeros, True)).std() == pytest.approx(0.5, rel=0.05)
-    assert np.asarray(gan._d_view(zeros)).std() == pytest.approx(0.5, rel=0.05)  # fakes too
+    assert np.asarray(gan.d_view(zeros, real=True)).std() == pytest.approx(0.5, rel=0.05)
+    assert np.asarray(gan.d_view(zeros)).std() == pytest.approx(0.5, rel=0.05)  # fakes too
     for _ in range(2):
         gan.train_step(real_batch)
-    assert np.asarray(gan._d_view(zeros)).std() == pytest.approx(0.25, rel=0.05)
+    assert np.asarray(gan.d_view(zeros)).std() == pytest.approx(0.25, rel=0.05)
     for _ in range(2):
         gan.train_step(real_batch)
-    assert np.asarray(gan._d_view(zeros)).std() == 0.0
+    assert np.asarray(gan.d_view(zeros)).std() == 0.0
     with pytest.raises(ValueError, match="instance_noise_steps"):
         train.build_gan(train.TrainConfig(**TINY, instance_noise=0.5))  # no run length known
 
@@ -214,10 +214,10 @@ def test_diff_augment_rejects_unknown_policies():
 def test_augmentation_reaches_the_branches_it_names(rng, augment, fakes_augmented):
     gan = train.build_gan(train.TrainConfig(**TINY, augment=augment))
     images = rng.uniform(-1, 1, size=(8, 28, 28, 1)).astype(np.float32)
-    assert not np.allclose(np.asarray(gan._d_view(images, True)), images)  # real: always
-    assert (not np.allclose(np.asarray(gan._d_view(images)), images)) == fakes_augmented
+    assert not np.allclose(np.asarray(gan.d_view(images, real=True)), images)  # real: always
+    assert (not np.allclose(np.asarray(gan.d_view(images)), images)) == fakes_augmented
     plain = train.build_gan(train.TrainConfig(**TINY))
-    np.testing.assert_array_equal(np.asarray(plain._d_view(images, True)), images)
+    np.testing.assert_array_equal(np.asarray(plain.d_view(images, real=True)), images)
 
 
 def test_both_branch_augmentation_passes_the_generator_gradient(real_batch):
@@ -614,3 +614,48 @@ def test_relativistic_r1_r2_trains_under_mixed_precision(real_batch, precision):
     hinge = train.build_gan(train.TrainConfig(**TINY, loss="hinge", precision=precision))
     logs = {name: float(value) for name, value in hinge.train_step(real_batch).items()}
     assert all(np.isfinite(v) for v in logs.values()), logs
+
+
+# -- The pieces the engine's step calls: the loss table and the penalties -------------------
+
+
+def test_every_loss_name_is_one_entry_of_the_table():
+    assert engine.LOSSES == tuple(st.GAME_LOSSES)
+    assert st.game_loss("gan", "minimax").g_loss is st.minimax_generator_loss
+    assert st.game_loss("hinge", "minimax") is st.GAME_LOSSES["hinge"]  # only "gan" reads it
+    assert engine.GANOptions(latent_dim=4, loss="wgan").clip_bound == st.WGAN_CLIP
+    assert engine.GANOptions(latent_dim=4, loss="wgan_gp").clip_bound is None
+    with pytest.raises(ValueError, match="loss"):
+        st.game_loss("hinged")
+
+
+@pytest.mark.parametrize(
+    ("options", "d_kinds", "g_kinds"),
+    [
+        ({}, [], []),
+        ({"loss": "wgan_gp", "batch_norm": False}, [st.GradientPenalty], []),
+        ({"r1_gamma": 1.0, "r2_gamma": 1.0}, [st.ZeroCentredPenalty], []),
+        (
+            {"loss": "wgan_gp", "r1_gamma": 1.0, "l2": 1e-3, "batch_norm": False},
+            [st.GradientPenalty, st.ZeroCentredPenalty, st.WeightPenalty],
+            [st.WeightPenalty],
+        ),
+    ],
+)
+def test_the_options_become_penalty_pieces(options, d_kinds, g_kinds):
+    gan = train.build_gan(train.TrainConfig(**TINY, **options))
+    assert [type(penalty) for penalty in gan.d_penalties] == d_kinds
+    assert [type(penalty) for penalty in gan.g_penalties] == g_kinds
+
+
+def test_penalty_pieces_add_their_terms():
+    critic = _dense_critic([0.5, -2.0, 1.0])  # gradient w everywhere: R1 = R2 = ||w||^2 = 5.25
+    real = np.ones((4, 3), np.float32)
+    both = st.ZeroCentredPenalty(r1_gamma=2.0, r2_gamma=4.0)
+    assert float(both(critic, real, None)) == pytest.approx(0.5 * 2.0 * 5.25, rel=1e-6)
+    assert float(both(critic, None, real)) == pytest.approx(0.5 * 4.0 * 5.25, rel=1e-6)
+    halved = st.ZeroCentredPenalty(r1_gamma=2.0, scale=lambda: 0.5)
+    assert float(halved(critic, real, real)) == pytest.approx(0.5 * 2.0 * 0.5 * 5.25, rel=1e-6)
+    penalised = models.build_discriminator(filters=8, l2=1e-2, seed=0)
+    weights = st.WeightPenalty(penalised)(critic, real, real)
+    assert float(weights) == pytest.approx(float(sum(penalised.losses)), rel=1e-6)

@@ -125,30 +125,28 @@ def test_generator_losses_match_their_formulas(loss):
         "non_saturating": -np.mean(np.log(d_fake)),  # minimise -log D(G(z))
         "minimax": np.mean(np.log(1 - d_fake)),  # minimise log(1 - D(G(z)))
     }[loss]
-    assert float(gan._g_loss(logits)) == pytest.approx(expected, rel=1e-5)
+    assert float(gan.game.g_loss(logits)) == pytest.approx(expected, rel=1e-5)
 
 
 @pytest.mark.parametrize(("noise", "n"), [(0.05, 200), (0.25, 200), (0.5, 200), (0.05, 70)])
 def test_label_noise_flips_exactly_the_stated_share(noise, n):
-    import tensorflow as tf
-
-    gan = train.build_gan(train.TrainConfig(**TINY, label_noise=noise))
-    for hard in (tf.ones((n, 1)), tf.zeros((n, 1))):
-        flipped = gan._flip(hard).numpy()
+    config = train.TrainConfig(**TINY, label_noise=noise, label_smoothing="none")
+    targets = train.build_gan(config).targets(n)
+    for flipped, hard in zip((t.numpy() for t in targets), (1.0, 0.0), strict=True):
         assert set(np.unique(flipped)) <= {0.0, 1.0}
-        assert int(np.sum(flipped != hard.numpy())) == round(noise * n)  # 0.05 * 70 = 3.5 -> 4
+        assert int(np.sum(flipped != hard)) == round(noise * n)  # 0.05 * 70 = 3.5 -> 4
 
 
 def test_two_sided_smoothing_keeps_targets_in_their_ranges():
     gan = train.build_gan(train.TrainConfig(**TINY, label_smoothing="two_sided"))
-    real, fake = (t.numpy() for t in gan._d_targets(1000))
+    real, fake = (t.numpy() for t in gan.targets(1000))
     assert 0.7 <= real.min() < 0.75 and 1.15 < real.max() <= 1.2
     assert 0.0 <= fake.min() < 0.05 and 0.25 < fake.max() <= 0.3
 
 
 def test_one_sided_smoothing_only_touches_real_targets():
     gan = train.build_gan(train.TrainConfig(**TINY, label_smoothing="one_sided"))
-    real, fake = (t.numpy() for t in gan._d_targets(100))
+    real, fake = (t.numpy() for t in gan.targets(100))
     np.testing.assert_allclose(real, 0.9)
     np.testing.assert_array_equal(fake, 0.0)
 
