@@ -41,7 +41,7 @@ import tensorflow as tf  # noqa: E402
 
 from ganutils import gan as engine  # noqa: E402
 from ganutils import train  # noqa: E402
-from ganutils.race import tutorial_models, tutorial_train_step  # noqa: E402
+from ganutils.studies.race import tutorial_models, tutorial_train_step  # noqa: E402
 
 LATENT_DIM = 100
 

@@ -43,7 +43,8 @@ from pathlib import Path
 import ganutils
 
 ganutils.config.setup(seed=0, profile="cpu")
-from ganutils import race, studies  # noqa: E402
+from ganutils import studies  # noqa: E402
+from ganutils.studies import race  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "ganutils" / "results" / "time_to_quality"
 

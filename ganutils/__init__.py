@@ -5,11 +5,15 @@ only from its own floor or below (``ganutils/README.md`` draws the plan, and
 ``tests/test_layout.py`` holds the package to it):
 
 1. no TensorFlow at import: ``config``, ``latent``, ``labels``, ``data``, ``book``,
-   ``stats``, ``dirac``;
+   ``dirac``;
 2. Keras pieces: ``distribute``, ``stabilizers``, ``models``, ``metrics``,
    ``viz``, ``stacked``;
 3. the engine and recipes: ``gan``, ``callbacks``, ``diagnostics``, ``train``, ``toy``;
-4. studies: ``studies``, ``ablate``, ``race``, ``footings``, ``modern``.
+4. the study harnesses behind the committed results, a subpackage:
+   ``studies`` (``studies.stats``, ``studies.common``, ``studies.runner``,
+   ``studies.race``, ``studies.ablate``, ``studies.footings``,
+   ``studies.modern``, ``studies.conditional``; see
+   :data:`ganutils.studies.MODULES`).
 
 Modules load on first use, so ``import ganutils`` is instant and does not
 start TensorFlow: call :func:`ganutils.config.setup` first in a notebook so
@@ -24,12 +28,13 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-#: The modules, floor by floor (see the docstring above).
+#: The modules, floor by floor (see the docstring above); the fourth floor is
+#: the subpackage :mod:`ganutils.studies`.
 FLOORS = (
-    ("config", "latent", "labels", "data", "book", "stats", "dirac"),
+    ("config", "latent", "labels", "data", "book", "dirac"),
     ("distribute", "stabilizers", "options", "models", "metrics", "viz", "stacked", "conditioning"),
     ("gan", "callbacks", "diagnostics", "train", "toy"),
-    ("studies", "ablate", "race", "footings", "modern", "conditional"),
+    ("studies",),  # a subpackage: its modules are ganutils.studies.MODULES
 )
 _SUBMODULES = tuple(name for floor in FLOORS for name in floor)
 
@@ -37,28 +42,22 @@ __all__ = ["FLOORS", "__version__", *_SUBMODULES]
 
 if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
     from . import (  # noqa: F401
-        ablate,
         book,
         callbacks,
-        conditional,
         conditioning,
         config,
         data,
         diagnostics,
         dirac,
         distribute,
-        footings,
         gan,
         labels,
         latent,
         metrics,
         models,
-        modern,
         options,
-        race,
         stabilizers,
         stacked,
-        stats,
         studies,
         toy,
         train,

@@ -11,7 +11,8 @@ chapter share:
 - :func:`check_labels`, :func:`class_grid` and :func:`asked_classes`: labels
   in, a grid of one row per class with one latent per column, every class in turn;
 - :func:`class_accuracy`: does the generator draw the digit it is asked for
-  (the per-class FD is :func:`ganutils.conditional.class_fds`, a floor up).
+  (the per-class FD is :func:`ganutils.studies.conditional.class_fds`, two
+  floors up).
 """
 
 from __future__ import annotations

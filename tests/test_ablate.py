@@ -1,4 +1,4 @@
-"""Tests for ganutils.ablate: the variant list, resuming, the results file."""
+"""Tests for ganutils.studies.ablate: the variant list, resuming, the results file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganutils import ablate, config, studies, train
+from ganutils import config, studies, train
+from ganutils.studies import ablate, common
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -99,7 +100,7 @@ def test_the_plain_learning_rate_is_the_best_of_its_committed_sweep():
 
 
 def test_the_budget_is_about_three_times_the_recipes_time_to_good():
-    from ganutils import race
+    from ganutils.studies import race
 
     recipe = race.summary(studies.committed_results("time_to_quality"))["recipe"]
     assert recipe["mean_book"] is not None
@@ -136,7 +137,7 @@ def test_resumed_ablation_neither_repeats_nor_loses_runs(tmp_path, monkeypatch):
         calls.append((variant.name, seed))
         return fake_row(variant, seed, **kwargs)
 
-    monkeypatch.setattr(studies, "run_mnist", run_variant)
+    monkeypatch.setattr(common, "run_mnist", run_variant)  # where ablate calls it
     names = ["baseline", "without:dcgan-batch-norm"]
     kwargs = dict(
         profile="smoke",
@@ -151,7 +152,7 @@ def test_resumed_ablation_neither_repeats_nor_loses_runs(tmp_path, monkeypatch):
         ablate.run_ablation(tmp_path, **kwargs)
     assert len(studies.read_rows(tmp_path / ablate.RESULTS_FILE)) == 3
     monkeypatch.setattr(
-        studies, "run_mnist", lambda v, s, **kw: calls.append((v.name, s)) or fake_row(v, s, **kw)
+        common, "run_mnist", lambda v, s, **kw: calls.append((v.name, s)) or fake_row(v, s, **kw)
     )
     rows = ablate.run_ablation(tmp_path, **kwargs)
     assert calls == [

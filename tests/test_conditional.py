@@ -13,7 +13,6 @@ import pytest
 
 from ganutils import (
     callbacks,
-    conditional,
     conditioning,
     data,
     gan,
@@ -22,6 +21,7 @@ from ganutils import (
     studies,
     train,
 )
+from ganutils.studies import conditional
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "11_use_the_labels.ipynb"
 TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 16, "batch_size": 32, "grid_size": 20}
@@ -224,6 +224,23 @@ def test_class_fds_are_small_for_real_digits_of_the_class_and_large_for_others(s
         conditional.class_floor(scorer, 1)
     with pytest.raises(ValueError, match="labels must be"):
         conditional.class_fds(scorer, split.heldout_images[:10], np.zeros(3, "int64"))
+
+
+def test_run_study_writes_a_row_per_arm_and_resumes(tmp_path):
+    lines = []
+    tiny = {"seeds": [0], "profile": "smoke", "budget_seconds": 0.5}
+    rows = conditional.run_study(tmp_path, log=lines.append, **tiny)
+    assert [r["variant"] for r in rows] == [v.name for v in conditional.variants()]
+    assert [line.split(":")[0] for line in lines] == [f"{r['variant']} seed 0" for r in rows]
+    for row in rows:
+        assert row["profile"] == "smoke" and row["commit"] and row["budget_seconds"] == 0.5
+        assert len(row["class_counts"]) == 10 and row["bar_fd"] > row["floor_fd"]
+        if row["variant"] != conditional.BASELINE:
+            assert len(row["class_accuracy"]) == 10 and len(row["asked"]) == 20
+    again = []
+    assert conditional.run_study(tmp_path, log=again.append, **tiny) == rows and not again
+    with pytest.raises(ValueError, match="budget_seconds"):
+        conditional.run_study(tmp_path, profile="smoke", budget_seconds=0)
 
 
 def test_the_committed_study_covers_every_arm_and_seed_and_the_chapter_reads_it():

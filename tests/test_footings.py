@@ -1,4 +1,4 @@
-"""Tests for ganutils.footings: the published settings reach the GAN, the sweep, the runner."""
+"""Tests for ganutils.studies.footings: published settings reach the GAN, sweep, runner."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import keras
 import numpy as np
 import pytest
 
-from ganutils import footings, studies, toy, train
+from ganutils import studies, toy, train
+from ganutils.studies import footings
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "07_stabilisers.ipynb"
 BIB = Path(__file__).resolve().parents[1] / "book" / "references.bib"
@@ -103,7 +104,7 @@ def test_the_words_of_each_setting_match_its_numbers():
 
 def test_the_chapter_shows_the_settings_it_ran():
     source = "".join("".join(cell["source"]) for cell in json.loads(NOTEBOOK.read_text())["cells"])
-    assert "ganutils.footings.settings_table()" in source
+    assert "ganutils.studies.footings.settings_table()" in source
     assert 'committed_results("stabilisers")' in source
 
 

@@ -1,8 +1,10 @@
 """The package's layout: floors, downhill imports, no private names across modules.
 
-``ganutils.FLOORS`` lists the modules floor by floor (see ``ganutils/README.md``).
-These tests read every ``ganutils/*.py`` with :mod:`ast`, without importing
-it, and fail on:
+``ganutils.FLOORS`` lists the modules floor by floor (see ``ganutils/README.md``);
+its fourth floor is the subpackage ``ganutils.studies``, whose modules
+(``ganutils.studies.MODULES``) are named ``studies.<module>`` here. These tests
+read every ``ganutils/*.py`` and ``ganutils/studies/*.py`` with :mod:`ast`,
+without importing it, and fail on:
 
 - an import of a ganutils module from a higher floor, or of a module missing
   from the floors;
@@ -27,9 +29,14 @@ import numpy as np
 import pytest
 
 import ganutils
+import ganutils.studies
 
 PACKAGE = Path(ganutils.__file__).resolve().parent
+#: The subpackages: each is one module of ``ganutils.FLOORS``, its modules on the same floor.
+SUBPACKAGES = {"studies": ganutils.studies.MODULES}
 FLOOR = {name: level for level, names in enumerate(ganutils.FLOORS, 1) for name in names}
+for _package, _names in SUBPACKAGES.items():
+    FLOOR.update({f"{_package}.{name}": FLOOR[_package] for name in _names})
 
 #: Imports that may sit in a function body, each with its reason: the lowest
 #: floor must not start TensorFlow at import, and optional packages load only
@@ -47,53 +54,87 @@ MAX_LINES = 800
 MAX_LINES_TRAIN = 600
 
 
+def _name(path: Path) -> str:
+    """A module's name: ``train``, ``studies.ablate``, ``studies`` (its ``__init__``)."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _file(name: str) -> str:
+    """The file of a module name, for messages: ``studies.ablate`` -> ``studies/ablate.py``."""
+    return f"{name}/__init__.py" if name in SUBPACKAGES else name.replace(".", "/") + ".py"
+
+
+def _paths() -> list[Path]:
+    """Every module of the package and its subpackages, the package's ``__init__`` aside."""
+    inner = [path for package in SUBPACKAGES for path in (PACKAGE / package).glob("*.py")]
+    outer = [path for path in PACKAGE.glob("*.py") if path.name != "__init__.py"]
+    return sorted([*outer, *inner])
+
+
 def _modules() -> dict[str, ast.Module]:
-    return {
-        path.stem: ast.parse(path.read_text(), filename=str(path))
-        for path in sorted(PACKAGE.glob("*.py"))
-        if path.stem != "__init__"
-    }
+    return {_name(path): ast.parse(path.read_text(), filename=str(path)) for path in _paths()}
 
 
-def _ganutils_imports(tree: ast.Module) -> list[tuple[str, list[str], int]]:
-    """``(module imported, names taken from it, line)`` for every ganutils import.
+def _module_name(parts: list[str]) -> str:
+    """The module of ``ganutils.<parts>``: ``studies.common`` for ``studies.common.Variant``."""
+    if parts and parts[0] in SUBPACKAGES and len(parts) > 1:
+        return f"{parts[0]}.{parts[1]}"
+    return parts[0] if parts else ""
 
-    Covers ``from . import x``, ``from .x import a``, ``from ganutils import x``,
-    ``from ganutils.x import a`` and ``import ganutils.x``.
-    """
+
+def _absolute(node: ast.ImportFrom, importer: str) -> list[str] | None:
+    """``ganutils.x.y`` of ``from <module> import ...`` as ``["x", "y"]``; ``None`` outside."""
+    if node.level == 0:
+        parts = (node.module or "").split(".")
+        return parts[1:] if parts[0] == "ganutils" else None
+    package = importer.split(".")
+    if importer not in SUBPACKAGES:  # a module's package is the part before its name
+        package = package[:-1]
+    package = package[: len(package) - (node.level - 1)]
+    return package + (node.module.split(".") if node.module else [])
+
+
+def _imported(tree: ast.Module, importer: str) -> list[tuple[str, list[str], int, str | None]]:
+    """``(module, names taken from it, line, local name of the module or None)`` per import."""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            relative = node.level == 1
-            package = (relative and not node.module) or node.module == "ganutils"
-            if package:  # from . import x, y / from ganutils import x, y
-                found += [(alias.name, [], node.lineno) for alias in node.names]
-            elif relative or (node.module or "").startswith("ganutils."):
-                module = node.module.split(".")[-1] if not relative else node.module
-                found.append((module, [a.name for a in node.names], node.lineno))
+            parts = _absolute(node, importer)
+            if parts is None:
+                continue
+            if not parts or (len(parts) == 1 and parts[0] in SUBPACKAGES):
+                for alias in node.names:  # from . import x / from ganutils.studies import x
+                    module = ".".join([*parts, alias.name])
+                    if parts and alias.name not in SUBPACKAGES[parts[0]]:
+                        found.append((parts[0], [alias.name], node.lineno, None))
+                    else:
+                        found.append((module, [], node.lineno, alias.asname or alias.name))
+            else:
+                names = [alias.name for alias in node.names]
+                found.append((_module_name(parts), names, node.lineno, None))
         elif isinstance(node, ast.Import):
-            found += [
-                (alias.name.split(".")[1], [], node.lineno)
-                for alias in node.names
-                if alias.name.startswith("ganutils.")
-            ]
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "ganutils" and len(parts) > 1:
+                    found.append((_module_name(parts[1:]), [], node.lineno, alias.asname))
     return found
 
 
-def _module_aliases(tree: ast.Module) -> dict[str, str]:
+def _ganutils_imports(tree: ast.Module, importer: str) -> list[tuple[str, list[str], int]]:
+    """``(module imported, names taken from it, line)`` for every ganutils import.
+
+    Covers ``from . import x``, ``from .x import a``, ``from .. import x``
+    (in a subpackage), ``from ganutils import x``, ``from ganutils.x import a``,
+    ``from ganutils.studies import x`` and ``import ganutils.x``; a module of a
+    subpackage is named ``studies.x``.
+    """
+    return [(module, names, line) for module, names, line, _ in _imported(tree, importer)]
+
+
+def _module_aliases(tree: ast.Module, importer: str) -> dict[str, str]:
     """Local names bound to modules (``from . import x as y``, ``import ganutils.x as y``)."""
-    aliases = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (
-            (node.level == 1 and not node.module) or node.module == "ganutils"
-        ):
-            for alias in node.names:
-                aliases[alias.asname or alias.name] = alias.name
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.startswith("ganutils.") and alias.asname:
-                    aliases[alias.asname] = alias.name.split(".")[1]
-    return aliases
+    return {local: module for module, _, _, local in _imported(tree, importer) if local}
 
 
 def _inner_imports(tree: ast.Module) -> list[tuple[str, int]]:
@@ -116,12 +157,12 @@ def upward_imports(modules: dict[str, ast.Module], floor: dict[str, int]) -> lis
     """Imports of a module from a higher floor, or of a module without a floor."""
     problems = []
     for name, tree in modules.items():
-        for target, _, line in _ganutils_imports(tree):
+        for target, _, line in _ganutils_imports(tree, name):
             if target not in floor:
-                problems.append(f"{name}.py:{line} imports {target!r}, which has no floor")
+                problems.append(f"{_file(name)}:{line} imports {target!r}, which has no floor")
             elif floor[target] > floor[name]:
                 problems.append(
-                    f"{name}.py:{line} (floor {floor[name]}) imports {target} "
+                    f"{_file(name)}:{line} (floor {floor[name]}) imports {target} "
                     f"(floor {floor[target]})"
                 )
     return problems
@@ -129,7 +170,9 @@ def upward_imports(modules: dict[str, ast.Module], floor: dict[str, int]) -> lis
 
 def import_cycle(modules: dict[str, ast.Module]) -> list[str]:
     """One import cycle among the modules, as a path, or ``[]``."""
-    graph = {name: {t for t, _, _ in _ganutils_imports(tree)} for name, tree in modules.items()}
+    graph = {
+        name: {t for t, _, _ in _ganutils_imports(tree, name)} for name, tree in modules.items()
+    }
     state: dict[str, str] = {}
 
     def visit(node, path):
@@ -155,7 +198,7 @@ def import_cycle(modules: dict[str, ast.Module]) -> list[str]:
 def hidden_imports(modules: dict[str, ast.Module]) -> list[str]:
     """Imports in function bodies that :data:`ALLOWED_INNER_IMPORTS` does not allow."""
     return [
-        f"{name}.py:{line} imports {module}"
+        f"{_file(name)}:{line} imports {module}"
         for name, tree in modules.items()
         for module, line in _inner_imports(tree)
         if (name, module) not in ALLOWED_INNER_IMPORTS
@@ -166,16 +209,16 @@ def private_crossings(modules: dict[str, ast.Module]) -> list[str]:
     """Private names of one ganutils module used by another."""
     crossing = []
     for name, tree in modules.items():
-        aliases = _module_aliases(tree)
-        for target, names, line in _ganutils_imports(tree):
-            crossing += [f"{name}.py:{line} imports {target}.{n}" for n in names if n[0] == "_"]
+        aliases = _module_aliases(tree, name)
+        for target, names, line in _ganutils_imports(tree, name):
+            crossing += [f"{_file(name)}:{line} imports {target}.{n}" for n in names if n[0] == "_"]
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
                 base = node.value
                 while isinstance(base, ast.Attribute):  # ganutils.x._y, alias.x._y
                     base = base.value
                 if isinstance(base, ast.Name) and (base.id in aliases or base.id == "ganutils"):
-                    crossing.append(f"{name}.py:{node.lineno} uses {base.id}...{node.attr}")
+                    crossing.append(f"{_file(name)}:{node.lineno} uses {base.id}...{node.attr}")
             elif (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
@@ -186,7 +229,7 @@ def private_crossings(modules: dict[str, ast.Module]) -> list[str]:
                 and isinstance(node.args[1], ast.Constant)
                 and str(node.args[1].value).startswith("_")
             ):
-                crossing.append(f"{name}.py:{node.lineno} uses getattr({node.args[0].id}, ...)")
+                crossing.append(f"{_file(name)}:{node.lineno} uses getattr({node.args[0].id}, ...)")
     return crossing
 
 
@@ -219,7 +262,7 @@ def test_no_private_name_crosses_modules():
 
 
 def test_modules_stay_small():
-    sizes = {path.stem: len(path.read_text().splitlines()) for path in PACKAGE.glob("*.py")}
+    sizes = {_name(path): len(path.read_text().splitlines()) for path in _paths()}
     assert sizes["train"] < MAX_LINES_TRAIN, sizes["train"]
     assert max(sizes.values()) <= MAX_LINES, {k: v for k, v in sizes.items() if v > MAX_LINES}
 
@@ -246,6 +289,47 @@ def test_the_rules_catch_what_they_are_for():
     for shape in ("latent.py:3", "labels.py:1 imports gan._bce", "labels.py:3", "train.py:3"):
         assert shape in crossing, (shape, crossing)
     assert not private_crossings({"viz": ast.parse("from .data import as_images\nx._y = 1\n")})
+
+
+def test_the_rules_read_the_subpackage():
+    """A subpackage's imports resolve to ``studies.x`` or to the floors below it."""
+    sources = {
+        "viz": "from .studies import common\nfrom ganutils.studies import compare\n",
+        "studies": "from . import ablate\nfrom .common import *\n",
+        "studies.ablate": (
+            "from .. import config\nfrom . import common as c\nfrom ..train import TrainConfig\n"
+            "v = c._check\n"
+        ),
+        "studies.common": "from .stats import _t\nimport ganutils.studies.ablate\n",
+    }
+    modules = {name: ast.parse(text) for name, text in sources.items()}
+    assert _ganutils_imports(modules["studies.ablate"], "studies.ablate") == [
+        ("config", [], 1),
+        ("studies.common", [], 2),
+        ("train", ["TrainConfig"], 3),
+    ]
+    upward = upward_imports(modules, FLOOR)
+    assert len(upward) == 2, upward
+    assert "viz.py:1 (floor 2) imports studies.common (floor 4)" in upward
+    assert "viz.py:2 (floor 2) imports studies (floor 4)" in upward
+    cycle = import_cycle(modules)
+    loop = cycle[cycle.index(cycle[-1]) :]
+    assert set(loop) == {"studies.ablate", "studies.common"}, cycle
+    crossing = private_crossings(modules)
+    assert sorted(crossing) == [
+        "studies/ablate.py:4 uses c..._check",
+        "studies/common.py:1 imports studies.stats._t",
+    ], crossing
+
+
+def test_every_subpackage_ships():
+    """pyproject.toml lists every package folder, or an installed ganutils would lack it."""
+    import tomllib
+
+    packages = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]
+    for package in SUBPACKAGES:
+        assert (PACKAGE / package / "__init__.py").exists()
+        assert f"ganutils.{package}" in packages["packages"], package
 
 
 def test_a_checkpoint_from_before_the_restructuring_still_resumes():

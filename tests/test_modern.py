@@ -1,4 +1,4 @@
-"""Tests for ganutils.modern: the setups' settings reach the GAN, the study's parts, the results."""
+"""Tests for ganutils.studies.modern: setups reach the GAN, the study's parts, the results."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import keras
 import numpy as np
 import pytest
 
-from ganutils import ablate, config, data, footings, models, modern, stacked, studies, toy, train
+from ganutils import config, data, models, stacked, studies, toy, train
+from ganutils.studies import ablate, footings, modern
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "09_modern_baseline.ipynb"
@@ -166,6 +167,28 @@ def test_run_study_appends_resumes_and_rejects_bad_input(tmp_path):
     assert {r["part"] for r in first} == {"stacked"} and all(r["commit"] for r in first)
     again = modern.run_study(tmp_path, **tiny)
     assert len(again) == len(first)  # resumed: nothing ran twice
+
+
+def test_run_study_keys_toy_rows_by_their_footing_and_resumes(tmp_path):
+    tiny = {"parts": ["toy"], "seeds": [0], "profile": "smoke", "toy_steps": 8}
+    lines = []
+    rows = modern.run_study(tmp_path, log=lines.append, **tiny)
+    names = [v.name for v in modern.toy_variants()]
+    expected = [(f, name) for f in modern.TOY_FOOTINGS for name in names]
+    assert [(r["footing"], r["variant"]) for r in rows] == expected
+    assert all(r["part"] == "toy" and r["steps"] == 8 and r["data"].startswith("toy") for r in rows)
+    assert lines[0].startswith(f"toy healthy-ring {names[0]} seed 0: ")
+    again = []
+    assert len(modern.run_study(tmp_path, log=again.append, **tiny)) == len(rows) and not again
+
+
+def test_run_study_scores_mnist_rows_against_the_bar(tmp_path):
+    tiny = {"parts": ["mnist"], "seeds": [0], "profile": "smoke", "budget_seconds": 0.5}
+    rows = modern.run_study(tmp_path, log=lambda line: None, **tiny)
+    assert [r["variant"] for r in rows] == [v.name for v in modern.mnist_variants()]
+    for row in rows:
+        assert row["part"] == "mnist" and row["budget_seconds"] == 0.5 and row["commit"]
+        assert row["bar_fd"] > row["floor_fd"] and row["data"].endswith(" images")
 
 
 def test_combined_merges_the_reused_rows_first_and_checks_its_arguments():

@@ -70,7 +70,7 @@ DESIGN_RATIOS = (
     "five times as hard",  # chapter 6: d_steps=5
     "ten times G's learning rate",  # chapter 6: D at 10x G's rate
     "ten times the baseline's learning rate",  # chapter 6: the oscillation setting
-    "4 and 16 times the paper's learning rate",  # chapter 7: ganutils.footings.SWEEP
+    "4 and 16 times the paper's learning rate",  # chapter 7: ganutils.studies.footings.SWEEP
     "16 times them",  # chapter 7: the MNIST sweep's setting (MNIST_SETTINGS)
     "16 times the papers' rates",  # chapter 7: the rescue-mnist footing's (MNIST_FOOTINGS)
 )

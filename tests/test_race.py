@@ -2,8 +2,8 @@
 
 import pytest
 
-import ganutils.race as race
 import ganutils.studies as studies
+import ganutils.studies.race as race
 
 
 def _check(epoch, fd_book, fd_second, classes=10):

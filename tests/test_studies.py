@@ -1,13 +1,98 @@
-"""Tests for the book's one comparison rule: ganutils.studies.estimate and compare."""
+"""The studies subpackage: its names and lazy loading, and the book's one comparison rule.
+
+The rule is ganutils.studies.estimate and compare (from ganutils.studies.stats).
+"""
 
 from __future__ import annotations
 
+import argparse
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from ganutils import studies
+from ganutils.studies import common, runner, stats
+
+
+def test_the_subpackage_re_exports_the_shared_names_of_its_common_module():
+    for name in common.__all__:
+        assert getattr(studies, name) is getattr(common, name), name
+    assert studies.compare is stats.compare and studies.VERDICT_RULE is stats.VERDICT_RULE
+    with pytest.raises(AttributeError, match="no_such_name"):
+        studies.no_such_name  # noqa: B018
+    with pytest.raises(AttributeError, match="_private"):
+        studies._private  # noqa: B018
+
+
+def test_the_comparison_rule_and_the_subpackage_start_no_tensorflow():
+    code = (
+        "import sys, ganutils.studies, ganutils.studies.stats;"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_the_runner_skips_finished_runs_and_appends_and_logs_the_others(tmp_path):
+    path = runner.results_file(tmp_path / "out")
+    assert path == tmp_path / "out" / runner.RESULTS_FILE and path.parent.is_dir()
+    common.append_row(path, {"name": "a", "seed": 0, "profile": "smoke"})
+    trained, lines = [], []
+
+    def run(name, seed):
+        def train():
+            trained.append((name, seed))
+            return {"name": name, "seed": seed, "profile": "smoke"}
+
+        return runner.Run((name, seed, "smoke"), train)
+
+    def key(row):
+        return (row["name"], row["seed"], row["profile"])
+
+    rows = runner.run_resumable(
+        path,
+        (run(name, seed) for seed in (0, 1) for name in ("a", "b")),
+        key=key,
+        log=lines.append,
+        describe=lambda row, seconds: f"{row['name']} seed {row['seed']}: {seconds:.0f} s",
+    )
+    assert trained == [("b", 0), ("a", 1), ("b", 1)]  # ("a", 0) was in the file
+    assert lines == ["b seed 0: 0 s", "a seed 1: 0 s", "b seed 1: 0 s"]
+    assert [(r["name"], r["seed"]) for r in rows] == [("a", 0), *trained]
+    assert common.read_rows(path) == rows
+    with pytest.raises(ValueError, match="seeds"):
+        runner.check_seeds([])
+    assert runner.get_profile("smoke").name == "smoke"
+
+
+def test_the_study_command_lines_share_their_flags():
+    parser = argparse.ArgumentParser(parents=[runner.parent_parser()])
+    args = parser.parse_args(["--out", "x", "--seeds", "3", "4", "--profile", "smoke"])
+    assert (args.out, args.seeds, args.profile) == ("x", [3, 4], "smoke")
+    assert parser.parse_args(["--out", "x"]).seeds == [0, 1, 2]
+    with pytest.raises(SystemExit):
+        parser.parse_args([])  # --out is required
+    optional = argparse.ArgumentParser(parents=[runner.parent_parser(out_required=False)])
+    assert optional.parse_args([]).out is None
+
+
+@pytest.mark.parametrize("module", ["ablate", "footings", "modern", "conditional"])
+def test_every_study_runs_as_a_module(module):
+    result = subprocess.run(
+        [sys.executable, "-m", f"ganutils.studies.{module}", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"python -m ganutils.studies.{module}" in result.stdout
+    for flag in ("--out", "--profile", "--seeds"):
+        assert flag in result.stdout
 
 
 def test_estimate_uses_the_sample_standard_deviation_and_a_t_interval():

@@ -3,7 +3,8 @@
 Every verdict in the chapters ("helps", "hurts", "no measurable effect")
 comes from :func:`compare`, by the rule :data:`VERDICT_RULE` states in words;
 :mod:`ganutils.studies` re-exports both. Plain NumPy and SciPy: no model is
-involved, so it sits on the lowest floor.
+involved, so ``import ganutils.studies.stats`` starts no TensorFlow (the
+subpackage loads its modules on first use).
 """
 
 from __future__ import annotations

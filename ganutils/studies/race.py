@@ -22,16 +22,16 @@ import time
 
 import numpy as np
 
-from . import config as _config
+from .. import config as _config
 
 tf = _config.import_tensorflow()
 import keras  # noqa: E402
 
-from . import callbacks as _callbacks  # noqa: E402
-from . import data as _data  # noqa: E402
-from . import metrics as _metrics  # noqa: E402
-from . import stabilizers as _stabilizers  # noqa: E402
-from . import train as _train  # noqa: E402
+from .. import callbacks as _callbacks  # noqa: E402
+from .. import data as _data  # noqa: E402
+from .. import metrics as _metrics  # noqa: E402
+from .. import stabilizers as _stabilizers  # noqa: E402
+from .. import train as _train  # noqa: E402
 
 __all__ = [
     "SCORERS",

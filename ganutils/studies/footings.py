@@ -21,28 +21,26 @@ learning rate (:data:`SWEEP`), and the chapter reports the best of the three
 beside the paper's. A stabiliser that is an add-on with no optimiser of its
 own runs at the footing's.
 
-``python -m ganutils.footings --out ganutils/results/stabilisers`` runs the
-study; it appends one JSON line per run and resumes where it stopped.
+``python -m ganutils.studies.footings --out ganutils/results/stabilisers``
+runs the study; it appends one JSON line per run and resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
-import time
+import functools
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 
-from . import callbacks as _callbacks
-from . import config as _config
-from . import data as _data
-from . import metrics as _metrics
-from . import stabilizers as _stabilizers
-from . import studies as _studies
-from . import toy as _toy
+from .. import callbacks as _callbacks
+from .. import data as _data
+from .. import metrics as _metrics
+from .. import stabilizers as _stabilizers
+from .. import toy as _toy
+from . import common as _common
+from . import runner as _runner
 
 __all__ = [
     "FOOTINGS",
@@ -355,12 +353,12 @@ def _toy_models(setting: Setting) -> dict:
     return {}
 
 
-def toy_variants(settings: Sequence[Setting] = SETTINGS) -> list[_studies.Variant]:
+def toy_variants(settings: Sequence[Setting] = SETTINGS) -> list[_common.Variant]:
     """The baseline and every setting as toy variants (swept ones at each multiple of SWEEP)."""
-    variants = [_studies.Variant("baseline", "the footing itself")]
+    variants = [_common.Variant("baseline", "the footing itself")]
     for setting in _expanded(settings):
         variants.append(
-            _studies.Variant(
+            _common.Variant(
                 setting.name,
                 setting.target,
                 overrides={**setting.optimizer, **setting.toy},
@@ -373,7 +371,7 @@ def toy_variants(settings: Sequence[Setting] = SETTINGS) -> list[_studies.Varian
 
 def mnist_variant(
     setting: Setting, *, footing: str = "healthy-mnist", kind: str = "", practice: str = ""
-) -> _studies.Variant:
+) -> _common.Variant:
     """``setting`` as a variant of the MNIST recipe on ``footing``.
 
     Its optimiser and options become :class:`ganutils.train.TrainConfig`
@@ -394,7 +392,7 @@ def mnist_variant(
         overrides[setting.layer] = True
     if "learning_rate" in setting.optimizer and "d_learning_rate" in chosen.overrides:
         overrides["d_learning_rate"] = None
-    return _studies.Variant(
+    return _common.Variant(
         setting.name, setting.target, overrides=overrides, kind=kind, practice=practice
     )
 
@@ -405,14 +403,14 @@ def _mnist_footing(footing: str) -> MnistFooting:
     return MNIST_FOOTINGS[footing]
 
 
-def mnist_variants(footing: str = "healthy-mnist") -> list[_studies.Variant]:
+def mnist_variants(footing: str = "healthy-mnist") -> list[_common.Variant]:
     """The footing's baseline and its stabilisers as MNIST variants."""
     chosen = _mnist_footing(footing)
-    baseline = _studies.Variant("baseline", chosen.description)
+    baseline = _common.Variant("baseline", chosen.description)
     return [baseline, *(mnist_variant(_by_name(n), footing=footing) for n in chosen.variants)]
 
 
-def variants_of(footing: str) -> list[_studies.Variant]:
+def variants_of(footing: str) -> list[_common.Variant]:
     """The variants run on ``footing``, a toy footing or an MNIST one, in table order."""
     if footing in FOOTINGS:
         return toy_variants()
@@ -431,7 +429,7 @@ def toy_row(variant, footing: str, seed: int, steps: int = TOY_STEPS) -> dict:
         variant = dataclasses.replace(
             variant, gan_options={**variant.gan_options, "instance_noise_steps": steps // 2}
         )
-    result = _studies.run_toy(variant, base, seed)
+    result = _common.run_toy(variant, base, seed)
     config = dataclasses.replace(base, seed=seed, **dict(variant.overrides))
     points = np.round(np.asarray(result.pop("points"))[:POINTS_KEPT], 3)
     return {
@@ -471,46 +469,58 @@ def run_study(
     Raises:
         ValueError: An unknown footing or variant, or no seeds.
     """
+    variants = _check_footings(footings, names)
+    _runner.check_seeds(seeds)
+    profile = _runner.get_profile(profile)
+    path = _runner.results_file(out_dir)
+    mnist: dict = {}  # the digits, scorer and bar, set up for the first MNIST run
+
+    def train(variant, footing: str, seed: int) -> dict:
+        if footing in MNIST_FOOTINGS:
+            if not mnist:
+                mnist.update(_mnist_setup(profile))
+            row, data = _mnist_row(variant, footing, seed, profile, mnist, budget_seconds)
+        else:
+            row = toy_row(variant, footing, seed, toy_steps)
+            row.update(variant=variant.name, seed=int(seed), steps=toy_steps)
+            data = f"toy {FOOTINGS[footing]['mixture']}"
+        row.update(footing=footing, target=variant.description)
+        row.update(_common.provenance(profile, data))
+        return row
+
+    # Seeds in the outer loop: a study stopped early still covers every variant.
+    runs = (
+        _runner.Run(
+            _key(footing, variant.name, seed, profile.name),
+            functools.partial(train, variant, footing, seed),
+        )
+        for seed in seeds
+        for footing in footings
+        for variant in variants[footing]
+        if names is None or variant.name in names
+    )
+    return _runner.run_resumable(path, runs, key=_row_key, log=log, describe=_describe)
+
+
+def _check_footings(footings: Sequence[str], names) -> dict[str, list[_common.Variant]]:
+    """The variants of each footing, after checking the footings and the variant names."""
     known = (*FOOTINGS, *MNIST_FOOTINGS)
     unknown = sorted(set(footings) - set(known))
     if unknown:
         raise ValueError(f"footings must be among {known}; got {unknown}")
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
     variants = {footing: variants_of(footing) for footing in footings}
     every = {v.name for chosen in variants.values() for v in chosen}
     if names is not None and set(names) - every:
         raise ValueError(f"names holds unknown variants {sorted(set(names) - every)}")
-    if not isinstance(profile, _config.Profile):
-        profile = _config.get_profile(profile)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "results.jsonl"
-    done = {
-        _key(r["footing"], r["variant"], r["seed"], r["profile"]) for r in _studies.read_rows(path)
-    }
-    mnist: dict = {}
-    for seed in seeds:
-        for footing in footings:
-            for variant in variants[footing]:
-                if names is not None and variant.name not in names:
-                    continue
-                if _key(footing, variant.name, seed, profile.name) in done:
-                    continue
-                start = time.perf_counter()
-                if footing in MNIST_FOOTINGS:
-                    if not mnist:
-                        mnist.update(_mnist_setup(profile))
-                    row, data = _mnist_row(variant, footing, seed, profile, mnist, budget_seconds)
-                else:
-                    row = toy_row(variant, footing, seed, toy_steps)
-                    row.update(variant=variant.name, seed=int(seed), steps=toy_steps)
-                    data = f"toy {FOOTINGS[footing]['mixture']}"
-                row.update(footing=footing, target=variant.description)
-                row.update(_studies.provenance(profile, data))
-                _studies.append_row(path, row)
-                log(f"{footing} {variant.name} seed {seed}: {time.perf_counter() - start:.0f} s")
-    return _studies.read_rows(path)
+    return variants
+
+
+def _row_key(row: Mapping) -> tuple:
+    return _key(row["footing"], row["variant"], row["seed"], row["profile"])
+
+
+def _describe(row: Mapping, seconds: float) -> str:
+    return f"{row['footing']} {row['variant']} seed {row['seed']}: {seconds:.0f} s"
 
 
 def _mnist_setup(profile) -> dict:
@@ -548,7 +558,7 @@ def _mnist_row(variant, footing: str, seed: int, profile, setup: Mapping, budget
             fields[f"rt_{part}"] = _stabilizers.real_sign(logits)
         return fields
 
-    row = _studies.run_mnist(
+    row = _common.run_mnist(
         variant,
         seed,
         profile=profile,
@@ -622,30 +632,26 @@ def settings_table(settings: Sequence[Setting] = (*SETTINGS, *IMAGE_SETTINGS)) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m ganutils.footings --out ganutils/results/stabilisers``."""
+    """Command line: ``python -m ganutils.studies.footings --out ganutils/results/stabilisers``."""
     parser = argparse.ArgumentParser(
-        prog="python -m ganutils.footings",
+        prog="python -m ganutils.studies.footings",
         description="Every stabiliser at its authors' settings, on two footings; resumes.",
+        parents=[_runner.parent_parser()],
     )
-    parser.add_argument("--out", required=True, help="folder of results.jsonl")
-    parser.add_argument("--profile", choices=list(_config.PROFILES), default=None)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--footings", nargs="+", default=[*FOOTINGS, *MNIST_FOOTINGS])
     parser.add_argument("--toy-steps", type=int, default=TOY_STEPS)
     parser.add_argument(
         "--budget", type=float, default=None, help="MNIST training seconds (default: the footing's)"
     )
     args = parser.parse_args(argv)
-    profile = _config.setup(seed=0, profile=args.profile)
-    print(profile, file=sys.stderr)
     run_study(
         args.out,
         footings=args.footings,
         seeds=args.seeds,
-        profile=profile,
+        profile=_runner.start(args),
         toy_steps=args.toy_steps,
         budget_seconds=args.budget,
-        log=lambda line: print(line, file=sys.stderr, flush=True),
+        log=_runner.log_to_stderr,
     )
     return 0
 

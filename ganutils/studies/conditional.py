@@ -11,7 +11,7 @@ final generator draws 1,000 samples, 100 asked for each class, scored for the
 share the book's classifier reads as the class asked for and the FD of each
 class to the real digits of that class::
 
-    python -m ganutils.conditional --out ganutils/results/conditional
+    python -m ganutils.studies.conditional --out ganutils/results/conditional
 
 resumes where it stopped (rows already in ``results.jsonl`` are skipped).
 """
@@ -20,24 +20,22 @@ from __future__ import annotations
 
 import argparse
 import functools
-import sys
-import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import config as _config
-from . import data as _data
+from .. import config as _config
+from .. import data as _data
 
 tf = _config.import_tensorflow()
 import keras  # noqa: E402
 
-from . import conditioning as _conditioning  # noqa: E402
+from .. import conditioning as _conditioning  # noqa: E402
+from .. import metrics as _metrics  # noqa: E402
+from . import common as _common  # noqa: E402
 from . import footings as _footings  # noqa: E402
-from . import metrics as _metrics  # noqa: E402
-from . import studies as _studies  # noqa: E402
+from . import runner as _runner  # noqa: E402
 
 __all__ = [
     "AUXILIARY",
@@ -64,21 +62,21 @@ SAMPLE_SIZE = 1000
 KEEP_SAMPLES = 20
 
 
-def variants() -> list[_studies.Variant]:
+def variants() -> list[_common.Variant]:
     """The arms: the recipe, the recipe with the label as input, and AC-GAN at two rates."""
     return [
-        _studies.Variant(BASELINE, "the book's recipe, no labels", kind="baseline"),
-        _studies.Variant(
+        _common.Variant(BASELINE, "the book's recipe, no labels", kind="baseline"),
+        _common.Variant(
             CHANNELS,
             "label embedded and joined to G's latent and to D's image as a channel",
             overrides={"num_classes": 10, "conditioning": "channels"},
         ),
-        _studies.Variant(
+        _common.Variant(
             AUXILIARY,
             "G conditioned as above; D classifies too, class loss weight 1 (Odena et al. 2017)",
             overrides={"num_classes": 10, "conditioning": "auxiliary", "class_loss_weight": 1.0},
         ),
-        _studies.Variant(
+        _common.Variant(
             AUXILIARY_PAPER,
             "AC-GAN at its paper's Adam: learning rate 2e-4, beta_1 0.5",
             overrides={
@@ -185,51 +183,55 @@ def run_study(
     Raises:
         ValueError: No seeds, or a non-positive budget.
     """
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    _runner.check_seeds(seeds)
     if not budget_seconds > 0:
         raise ValueError(f"budget_seconds must be positive; got {budget_seconds!r}")
-    if not isinstance(profile, _config.Profile):
-        profile = _config.get_profile(profile)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "results.jsonl"
-    done = {(r["variant"], r["seed"], r["profile"]) for r in _studies.read_rows(path)}
+    profile = _runner.get_profile(profile)
+    path = _runner.results_file(out_dir)
     digits = _data.load_mnist(limit=profile.max_digits)
     images = _data.scale_images(digits.images)
-    scorer = bar = None
-    for seed in seeds:
-        for variant in variants():
-            if (variant.name, int(seed), profile.name) in done:
-                continue
-            if scorer is None:
-                scorer = _metrics.MnistScorer()
-                bar = scorer.good_bar()
-            started = time.perf_counter()
-            conditional = "num_classes" in variant.overrides
+    judge: dict = {}  # the scorer and its bar, made for the first run
 
-            scores = _kept_class_scores if conditional else _class_counts
-            final = functools.partial(scores, scorer=scorer, seed=seed)
-            row = _studies.run_mnist(
-                variant,
-                seed,
-                profile=profile,
-                images=images,
-                labels=digits.labels if conditional else None,
-                scorer=scorer,
-                bar=bar,
-                budget_seconds=budget_seconds,
-                sample_size=0 if conditional else SAMPLE_SIZE,
-                keep_samples=KEEP_SAMPLES,
-                final=final,
-            )
-            if "samples" in row:  # uint8 keeps the kept samples small in the committed file
-                row["samples"] = _as_uint8(row["samples"])
-            row.update(floor_fd=float(bar.floor_fd), bar_fd=float(bar.fd))
-            row.update(_studies.provenance(profile, f"{digits.summary}; {len(images)} images"))
-            _studies.append_row(path, row)
-            log(f"{variant.name} seed {seed}: {time.perf_counter() - started:.0f} s")
-    return _studies.read_rows(path)
+    def train(variant, seed: int) -> dict:
+        if not judge:
+            judge["scorer"] = _metrics.MnistScorer()
+            judge["bar"] = judge["scorer"].good_bar()
+        scorer, bar = judge["scorer"], judge["bar"]
+        conditional = "num_classes" in variant.overrides
+        scores = _kept_class_scores if conditional else _class_counts
+        row = _common.run_mnist(
+            variant,
+            seed,
+            profile=profile,
+            images=images,
+            labels=digits.labels if conditional else None,
+            scorer=scorer,
+            bar=bar,
+            budget_seconds=budget_seconds,
+            sample_size=0 if conditional else SAMPLE_SIZE,
+            keep_samples=KEEP_SAMPLES,
+            final=functools.partial(scores, scorer=scorer, seed=seed),
+        )
+        if "samples" in row:  # uint8 keeps the kept samples small in the committed file
+            row["samples"] = _as_uint8(row["samples"])
+        row.update(floor_fd=float(bar.floor_fd), bar_fd=float(bar.fd))
+        row.update(_common.provenance(profile, f"{digits.summary}; {len(images)} images"))
+        return row
+
+    runs = (
+        _runner.Run((v.name, int(seed), profile.name), functools.partial(train, v, seed))
+        for seed in seeds
+        for v in variants()
+    )
+    return _runner.run_resumable(path, runs, key=_row_key, log=log, describe=_describe)
+
+
+def _row_key(row) -> tuple:
+    return (row["variant"], row["seed"], row["profile"])
+
+
+def _describe(row, seconds: float) -> str:
+    return f"{row['variant']} seed {row['seed']}: {seconds:.0f} s"
 
 
 def _kept_class_scores(gan, _train_config, *, scorer, seed) -> dict:
@@ -253,24 +255,20 @@ def _as_uint8(images) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m ganutils.conditional --out ganutils/results/conditional``."""
+    """Command line: ``python -m ganutils.studies.conditional --out DIR``."""
     parser = argparse.ArgumentParser(
-        prog="python -m ganutils.conditional",
+        prog="python -m ganutils.studies.conditional",
         description="Conditional GANs (label as input, AC-GAN) against the book's recipe; resumes.",
+        parents=[_runner.parent_parser()],
     )
-    parser.add_argument("--out", required=True, help="folder of results.jsonl")
-    parser.add_argument("--profile", choices=list(_config.PROFILES), default=None)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--budget", type=float, default=_footings.MNIST_BUDGET_SECONDS)
     args = parser.parse_args(argv)
-    profile = _config.setup(seed=0, profile=args.profile)
-    print(profile, file=sys.stderr)
     run_study(
         args.out,
         seeds=args.seeds,
-        profile=profile,
+        profile=_runner.start(args),
         budget_seconds=args.budget,
-        log=lambda line: print(line, file=sys.stderr, flush=True),
+        log=_runner.log_to_stderr,
     )
     return 0
 

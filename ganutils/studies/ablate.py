@@ -8,7 +8,7 @@ scored with :mod:`ganutils.metrics` along the way. Results are appended to a
 JSON Lines file, one row per finished run, with their provenance; a restarted
 ablation skips the runs the file already holds. From a shell::
 
-    python -m ganutils.ablate --profile cpu --out ganutils/results/ablation --seeds 0 1 2
+    python -m ganutils.studies.ablate --profile cpu --out ganutils/results/ablation --seeds 0 1 2
 
 Every run gets the same training time (:data:`BUDGET_SECONDS`); the verdicts
 (:func:`verdicts`) compare time to good and final FD by the book's one
@@ -18,19 +18,18 @@ comparison rule, :func:`ganutils.studies.compare`.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import config as _config
-from . import data as _data
-from . import metrics as _metrics
-from . import studies as _studies
-from . import train as _train
-from .studies import Variant
+from .. import data as _data
+from .. import metrics as _metrics
+from .. import train as _train
+from . import common as _common
+from . import runner as _runner
+from .common import Variant
 
 __all__ = [
     "BUDGET_SECONDS",
@@ -54,7 +53,7 @@ __all__ = [
     "verdicts",
 ]
 
-RESULTS_FILE = "results.jsonl"
+RESULTS_FILE = _runner.RESULTS_FILE
 
 _RECIPE = _train.TrainConfig()
 
@@ -260,53 +259,62 @@ def run_ablation(
     Raises:
         ValueError: An unknown variant name or no seeds.
     """
-    if not isinstance(profile, _config.Profile):
-        profile = _config.get_profile(profile)
-    everything = variants() + sweep_variants()
-    chosen = variants()
-    known = {v.name for v in everything}
-    if names is not None:
-        unknown = sorted(set(names) - known)
-        if unknown:
-            raise ValueError(f"names holds unknown variants {unknown}; known: {sorted(known)}")
-        chosen = [v for v in everything if v.name in set(names)]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / RESULTS_FILE
-    done = {_row_key(r) for r in _studies.read_rows(path)}
+    profile = _runner.get_profile(profile)
+    chosen = _chosen(names)
+    _runner.check_seeds(seeds)
+    path = _runner.results_file(out_dir)
     mnist = _data.load_mnist(limit=profile.max_digits)
     if images is None:
         images = _data.scale_images(mnist.images)
     scorer = scorer if scorer is not None else _metrics.MnistScorer()
     bar = bar if bar is not None else scorer.good_bar()
-    run_epochs = epochs if epochs is not None else profile.epochs
-    key_epochs = None if budget_seconds else run_epochs
-    provenance = None
+    key_epochs = None if budget_seconds else (epochs if epochs is not None else profile.epochs)
+    data = f"{mnist.summary}; {len(images)} images"
+    provenance = functools.cache(lambda: _common.provenance(profile, data))  # one per call
+
+    def train(variant, seed):
+        stamp = provenance()
+        row = _common.run_mnist(
+            variant,
+            seed,
+            profile=profile,
+            images=images,
+            scorer=scorer,
+            bar=bar,
+            epochs=epochs,
+            check_every=check_every,
+            budget_seconds=budget_seconds,
+        )
+        row.update(stamp, floor_fd=float(bar.floor_fd), bar_fd=float(bar.fd))
+        return row
+
     # Seed-major order: an ablation stopped early still covers every variant.
-    for seed in seeds:
-        for variant in chosen:
-            if _key(variant.name, seed, profile.name, key_epochs, budget_seconds) in done:
-                continue
-            provenance = provenance or _studies.provenance(
-                profile, f"{mnist.summary}; {len(images)} images"
-            )
-            row = _studies.run_mnist(
-                variant,
-                seed,
-                profile=profile,
-                images=images,
-                scorer=scorer,
-                bar=bar,
-                epochs=epochs,
-                check_every=check_every,
-                budget_seconds=budget_seconds,
-            )
-            row.update(provenance, floor_fd=float(bar.floor_fd), bar_fd=float(bar.fd))
-            _studies.append_row(path, row)
-            log(_describe(row))
-    return _studies.read_rows(path)
+    runs = (
+        _runner.Run(
+            _key(variant.name, seed, profile.name, key_epochs, budget_seconds),
+            functools.partial(train, variant, seed),
+        )
+        for seed in seeds
+        for variant in chosen
+    )
+    return _runner.run_resumable(
+        path, runs, key=_row_key, log=log, describe=lambda row, _: _describe(row)
+    )
+
+
+def _chosen(names: list[str] | None) -> list[Variant]:
+    """The variants ``names`` names, of :func:`variants` and :func:`sweep_variants`.
+
+    ``None`` chooses every variant of :func:`variants`.
+    """
+    if names is None:
+        return variants()
+    everything = variants() + sweep_variants()
+    known = {v.name for v in everything}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise ValueError(f"names holds unknown variants {unknown}; known: {sorted(known)}")
+    return [v for v in everything if v.name in set(names)]
 
 
 def _describe(row: dict) -> str:
@@ -327,8 +335,8 @@ def summary(rows: list[dict]) -> list[dict]:
         ``good_runs`` (runs that reached the quality threshold and held it),
         ``diverged``, ``collapsed``.
     """
-    return _studies.summarise(
-        _studies.group_rows(rows),
+    return _common.summarise(
+        _common.group_rows(rows),
         metrics=("final_fd", "final_classes"),
         cost=None,
         counts={"good_runs": "time_to_good", "diverged": "diverged", "collapsed": "collapsed"},
@@ -401,7 +409,7 @@ def verdicts(rows: list[dict]) -> list[dict]:
         ``with_fd_verdict`` (``None`` where there is no add-one variant).
     """
     rows = [r for r in rows if r.get("kind") != "plain_sweep"]
-    groups = _studies.group_rows(rows)
+    groups = _common.group_rows(rows)
     worst = max((float(r["final_fd"]) for r in rows if r["final_fd"] is not None), default=0.0)
 
     def measures(name):
@@ -415,7 +423,7 @@ def verdicts(rows: list[dict]) -> list[dict]:
     def read(reference, variant):
         if reference is None or variant is None:
             return None
-        return {m: _studies.compare(reference[m], variant[m]) for m in reference if m in variant}
+        return {m: _common.compare(reference[m], variant[m]) for m in reference if m in variant}
 
     flip = {"helps": "hurts", "hurts": "helps"}
 
@@ -488,7 +496,7 @@ def plot_summary(rows: list[dict], *, floor_fd: float | None = None, title: str 
     table = summary(rows)
     if not table:
         raise ValueError("rows holds no results")
-    groups = _studies.group_rows(rows)
+    groups = _common.group_rows(rows)
     timed = all(r.get("budget_seconds") for r in rows)
     figure = Figure(figsize=(10 if timed else 8, 0.32 * len(table) + 1.6))
     axes = figure.subplots(1, 2, sharey=True) if timed else [figure.subplots()]
@@ -500,7 +508,7 @@ def plot_summary(rows: list[dict], *, floor_fd: float | None = None, title: str 
         out = []
         for name in names:
             values = [v for v in values_of(groups[name]) if math.isfinite(v)]
-            out.append(_studies.estimate(values) if values else None)
+            out.append(_common.estimate(values) if values else None)
         return out
 
     fd_axis = axes[-1]
@@ -539,14 +547,16 @@ def plot_summary(rows: list[dict], *, floor_fd: float | None = None, title: str 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m ganutils.ablate --profile cpu --out ganutils/results/ablation``."""
+    """Command line: ``python -m ganutils.studies.ablate --profile cpu --out DIR``."""
     parser = argparse.ArgumentParser(
-        prog="python -m ganutils.ablate",
+        prog="python -m ganutils.studies.ablate",
         description="Seeded ablation of the book's DCGAN practices; resumes from --out.",
+        parents=[
+            _runner.parent_parser(
+                out_required=False, out_help="folder of results.jsonl (required unless --list)"
+            )
+        ],
     )
-    parser.add_argument("--profile", choices=list(_config.PROFILES), default=None)
-    parser.add_argument("--out", help="folder of results.jsonl (required unless --list)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
     parser.add_argument(
         "--budget",
@@ -564,11 +574,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.out is None:
         parser.error("--out is required")
-    profile = _config.setup(seed=0, profile=args.profile)
-    print(profile, file=sys.stderr)
     run_ablation(
         args.out,
-        profile=profile,
+        profile=_runner.start(args),
         seeds=args.seeds,
         names=args.variants,
         epochs=args.epochs,

@@ -18,34 +18,34 @@ Then the R3GAN question: under the relativistic + R1 + R2 loss, which of the
 DCGAN practices still matter (:data:`REMOVALS`, left out one at a time).
 
 The toy rows of the recipe and WGAN-GP and their MNIST rows are the runs of
-chapter 7's study (:mod:`ganutils.footings`: the same footings, seeds and
-budget), so :func:`combined` reads them from there instead of running them
-twice.
+chapter 7's study (:mod:`ganutils.studies.footings`: the same footings,
+seeds and budget), so :func:`combined` reads them from there instead of
+running them twice.
 
-``python -m ganutils.modern --out ganutils/results/modern`` runs the study;
-it appends one JSON line per run and resumes where it stopped.
+``python -m ganutils.studies.modern --out ganutils/results/modern`` runs the
+study; it appends one JSON line per run and resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
+import functools
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 
-from . import config as _config
-from . import data as _data
-from . import diagnostics as _diagnostics
+from .. import config as _config
+from .. import data as _data
+from .. import diagnostics as _diagnostics
+from .. import metrics as _metrics
+from .. import models as _models
+from .. import stacked as _stacked
+from .. import train as _train
+from . import common as _common
 from . import footings as _footings
-from . import metrics as _metrics
-from . import models as _models
-from . import stacked as _stacked
-from . import studies as _studies
-from . import train as _train
+from . import runner as _runner
 
 tf = _config.import_tensorflow()
 import keras  # noqa: E402
@@ -174,12 +174,12 @@ def setup_of(name: str) -> _footings.Setting:
     raise ValueError(f"name must be a setup of SETUPS (at a multiple of SWEEP); got {name!r}")
 
 
-def toy_variants() -> list[_studies.Variant]:
+def toy_variants() -> list[_common.Variant]:
     """The toy variants this study runs itself: every setup not in :data:`REUSED`."""
     return [v for v in _footings.toy_variants(SETUPS) if v.name not in REUSED]
 
 
-def mnist_variants() -> list[_studies.Variant]:
+def mnist_variants() -> list[_common.Variant]:
     """The MNIST variants this study runs itself: each setup not in :data:`REUSED`."""
     variants = []
     for setting in SETUPS:
@@ -190,21 +190,21 @@ def mnist_variants() -> list[_studies.Variant]:
     return variants
 
 
-def stacked_variants() -> list[_studies.Variant]:
+def stacked_variants() -> list[_common.Variant]:
     """The recipe and every setup at its :data:`STACKED_MULTIPLES` multiple."""
-    variants = [_studies.Variant("baseline", "the book's recipe")]
+    variants = [_common.Variant("baseline", "the book's recipe")]
     for setting in SETUPS:
         variants.append(_footings.mnist_variant(setting.scaled(STACKED_MULTIPLES[setting.name])))
     return variants
 
 
-def ablation_variants() -> list[_studies.Variant]:
+def ablation_variants() -> list[_common.Variant]:
     """The relativistic + R1 + R2 base (at :data:`ABLATION_MULTIPLE`) and each removal."""
     base = _footings.mnist_variant(setup_of("relativistic + R1 + R2").scaled(ABLATION_MULTIPLE))
     variants = [dataclasses.replace(base, name="r3-baseline", kind="baseline")]
     for name, (description, overrides) in REMOVALS.items():
         variants.append(
-            _studies.Variant(
+            _common.Variant(
                 name,
                 description,
                 overrides={**base.overrides, **overrides},
@@ -216,7 +216,7 @@ def ablation_variants() -> list[_studies.Variant]:
 
 
 def run_stacked(
-    variant: _studies.Variant,
+    variant: _common.Variant,
     seed: int,
     *,
     profile,
@@ -258,7 +258,7 @@ def run_stacked(
     config = _train.TrainConfig.for_profile(
         profile, **variant.overrides, seed=int(seed), channels=3, epochs=steps // per_epoch
     )
-    timer = _studies.StepTimer()
+    timer = _common.StepTimer()
     monitor = _diagnostics.TrainingMonitor(verbose=False)
     start = time.perf_counter()
     gan, _ = _train.train_mnist(
@@ -335,30 +335,24 @@ def run_study(
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         raise ValueError(f"parts must be among {PARTS}; got {unknown}")
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
-    if not isinstance(profile, _config.Profile):
-        profile = _config.get_profile(profile)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "results.jsonl"
-    done = {
-        _key(r["part"], _row_name(r), r["seed"], r["profile"]) for r in _studies.read_rows(path)
-    }
-    digits = _data.load_mnist(limit=profile.max_digits)
-    images = _data.scale_images(digits.images)
-    summary = f"{digits.summary}; {len(images)} images"
-    scorer = bar = stacks = classifier = None
+    _runner.check_seeds(seeds)
+    profile = _runner.get_profile(profile)
+    path = _runner.results_file(out_dir)
+    trainer = _Trainer(
+        profile,
+        toy_steps=toy_steps,
+        budget_seconds=budget_seconds,
+        stacked_steps=stacked_steps,
+        stacked_samples=stacked_samples,
+        stacked_stacks=stacked_stacks,
+    )
+    return _runner.run_resumable(
+        path, _runs(parts, seeds, profile, trainer), key=_row_key, log=log, describe=_describe
+    )
 
-    def append(part, row, data, started):
-        row.update(part=part)
-        row.update(_studies.provenance(profile, data))
-        _studies.append_row(path, row)
-        log(
-            f"{part} {row.get('footing', '')} {row['variant']} seed {row['seed']}: "
-            f"{time.perf_counter() - started:.0f} s"
-        )
 
+def _runs(parts: Sequence[str], seeds: Sequence[int], profile, trainer: _Trainer):
+    """Every run of the study: parts in the order given, seeds inside each part."""
     for part in parts:
         variants = {
             "toy": toy_variants,
@@ -369,50 +363,110 @@ def run_study(
         for seed in seeds:
             for footing in TOY_FOOTINGS if part == "toy" else (None,):
                 for variant in variants:
+                    # The key holds the footing; the row keeps the plain variant name.
                     name = variant.name if footing is None else f"{footing}/{variant.name}"
-                    if _key(part, name, seed, profile.name) in done:
-                        continue
-                    started = time.perf_counter()
-                    if part == "toy":
-                        row = _footings.toy_row(variant, footing, seed, toy_steps)
-                        row.update(footing=footing, steps=toy_steps)
-                        row.update(variant=variant.name, seed=int(seed))
-                        append(part, row, f"toy {_footings.FOOTINGS[footing]['mixture']}", started)
-                        # The key holds the footing; the row keeps the plain variant name.
-                        continue
-                    if part == "stacked":
-                        if stacks is None:
-                            stacks, _ = _stacked.stack_digits(
-                                images, digits.labels, stacked_stacks, seed=0
-                            )
-                            classifier = _models.load_classifier()
-                        row = run_stacked(
-                            variant,
-                            seed,
-                            profile=profile,
-                            stacks=stacks,
-                            classifier=classifier,
-                            steps=stacked_steps,
-                            samples=stacked_samples,
-                        )
-                        data = f"StackedMNIST: {stacked_stacks} stacks drawn from {summary}"
-                        append(part, row, data, started)
-                        continue
-                    if scorer is None:
-                        scorer = _metrics.MnistScorer()
-                        bar = scorer.good_bar()
-                    row = _studies.run_mnist(
-                        variant,
-                        seed,
-                        profile=profile,
-                        images=images,
-                        scorer=scorer,
-                        bar=bar,
-                        budget_seconds=budget_seconds,
+                    yield _runner.Run(
+                        _key(part, name, seed, profile.name),
+                        functools.partial(trainer.train, part, variant, seed, footing),
                     )
-                    row.update(floor_fd=float(bar.floor_fd), bar_fd=float(bar.fd))
-                    append(part, row, summary, started)
-    return _studies.read_rows(path)
+
+
+class _Trainer:
+    """One run of any part of the study: its row, provenance included.
+
+    The digits, the scorer and its bar, and the StackedMNIST stacks with the
+    classifier that reads them are made for the first run that needs them.
+    """
+
+    def __init__(self, profile, **settings):
+        self.profile = profile
+        self.settings = settings
+
+    @functools.cached_property
+    def digits(self):
+        return _data.load_mnist(limit=self.profile.max_digits)
+
+    @functools.cached_property
+    def images(self) -> np.ndarray:
+        return _data.scale_images(self.digits.images)
+
+    @functools.cached_property
+    def scorer(self):
+        return _metrics.MnistScorer()
+
+    @functools.cached_property
+    def bar(self):
+        return self.scorer.good_bar()
+
+    @functools.cached_property
+    def stacks(self) -> np.ndarray:
+        stacks, _ = _stacked.stack_digits(
+            self.images, self.digits.labels, self.settings["stacked_stacks"], seed=0
+        )
+        return stacks
+
+    @functools.cached_property
+    def classifier(self):
+        return _models.load_classifier()
+
+    def train(self, part: str, variant: _common.Variant, seed: int, footing: str | None) -> dict:
+        if part == "toy":
+            row, data = self.toy(variant, seed, footing)
+        elif part == "stacked":
+            row, data = self.stacked(variant, seed)
+        else:
+            row, data = self.mnist(variant, seed)
+        row.update(part=part)
+        row.update(_common.provenance(self.profile, data))
+        return row
+
+    def toy(self, variant, seed: int, footing: str) -> tuple[dict, str]:
+        steps = self.settings["toy_steps"]
+        row = _footings.toy_row(variant, footing, seed, steps)
+        row.update(footing=footing, steps=steps)
+        row.update(variant=variant.name, seed=int(seed))
+        return row, f"toy {_footings.FOOTINGS[footing]['mixture']}"
+
+    def stacked(self, variant, seed: int) -> tuple[dict, str]:
+        settings = self.settings
+        row = run_stacked(
+            variant,
+            seed,
+            profile=self.profile,
+            stacks=self.stacks,
+            classifier=self.classifier,
+            steps=settings["stacked_steps"],
+            samples=settings["stacked_samples"],
+        )
+        return row, f"StackedMNIST: {settings['stacked_stacks']} stacks drawn from {self.data}"
+
+    def mnist(self, variant, seed: int) -> tuple[dict, str]:
+        row = _common.run_mnist(
+            variant,
+            seed,
+            profile=self.profile,
+            images=self.images,
+            scorer=self.scorer,
+            bar=self.bar,
+            budget_seconds=self.settings["budget_seconds"],
+        )
+        row.update(floor_fd=float(self.bar.floor_fd), bar_fd=float(self.bar.fd))
+        return row, self.data
+
+    @property
+    def data(self) -> str:
+        return f"{self.digits.summary}; {len(self.images)} images"
+
+
+def _row_key(row: Mapping) -> tuple:
+    return _key(row["part"], _row_name(row), row["seed"], row["profile"])
+
+
+def _describe(row: Mapping, seconds: float) -> str:
+    return (
+        f"{row['part']} {row.get('footing', '')} {row['variant']} seed {row['seed']}: "
+        f"{seconds:.0f} s"
+    )
 
 
 def _row_name(row: Mapping) -> str:
@@ -520,15 +574,13 @@ def setups_table() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m ganutils.modern --out ganutils/results/modern``."""
+    """Command line: ``python -m ganutils.studies.modern --out ganutils/results/modern``."""
     parser = argparse.ArgumentParser(
-        prog="python -m ganutils.modern",
+        prog="python -m ganutils.studies.modern",
         description="The modern baseline against the folklore, on toy, MNIST and "
         "StackedMNIST; resumes.",
+        parents=[_runner.parent_parser()],
     )
-    parser.add_argument("--out", required=True, help="folder of results.jsonl")
-    parser.add_argument("--profile", choices=list(_config.PROFILES), default=None)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--toy-steps", type=int, default=_footings.TOY_STEPS)
     parser.add_argument("--budget", type=float, default=_footings.MNIST_BUDGET_SECONDS)
@@ -536,19 +588,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stacked-samples", type=int, default=STACKED_SAMPLES)
     parser.add_argument("--stacked-stacks", type=int, default=STACKED_STACKS)
     args = parser.parse_args(argv)
-    profile = _config.setup(seed=0, profile=args.profile)
-    print(profile, file=sys.stderr)
     run_study(
         args.out,
         parts=args.parts,
         seeds=args.seeds,
-        profile=profile,
+        profile=_runner.start(args),
         toy_steps=args.toy_steps,
         budget_seconds=args.budget,
         stacked_steps=args.stacked_steps,
         stacked_samples=args.stacked_samples,
         stacked_stacks=args.stacked_stacks,
-        log=lambda line: print(line, file=sys.stderr, flush=True),
+        log=_runner.log_to_stderr,
     )
     return 0
 

@@ -1,4 +1,4 @@
-"""The studies: run variants of a GAN over seeds, and summarise what each changed.
+"""What the studies share: run variants of a GAN over seeds, and summarise what each changed.
 
 The book's measurements (chapter 7's stabilisers, chapter 8's ablation,
 chapter 10's one-step equivalence, chapter 6's hyperparameter grid) all take
@@ -12,7 +12,7 @@ shape once, on top of the engine and recipes below it:
   :func:`compare_mnist` (MNIST), :func:`sweep` (a grid of two config fields);
 - :func:`summarise` (mean, spread, difference from a baseline, cost), :func:`markdown_table`;
 - **the comparison rule** every chapter's verdicts come from, from
-  :mod:`ganutils.stats` and re-exported here: :func:`estimate` (mean,
+  :mod:`ganutils.studies.stats` and re-exported here: :func:`estimate` (mean,
   sample standard deviation, 95% interval) and :func:`compare` ("helps",
   "hurts" or "no measurable effect", by :data:`VERDICT_RULE`);
 - results files: :func:`read_rows`, :func:`append_row`, :func:`provenance`,
@@ -21,7 +21,7 @@ shape once, on top of the engine and recipes below it:
   :func:`one_step_weights`, :func:`max_difference`, :func:`differing_share`,
   :func:`biases_before_batch_norm`.
 
-:mod:`ganutils.ablate` builds the chapter 8 ablation from these pieces.
+:mod:`ganutils.studies` re-exports all of it; :mod:`~ganutils.studies.ablate` builds on it.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import config as _config
+from .. import config as _config
 from .stats import (
     CONFIDENCE,
     RELATIVE_FLOOR,
@@ -56,12 +56,12 @@ tf = _config.import_tensorflow()
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
 
-from . import diagnostics as _diagnostics  # noqa: E402
-from . import metrics as _metrics  # noqa: E402
-from . import toy as _toy  # noqa: E402
-from . import train as _train  # noqa: E402
-from .callbacks import QualityCheck  # noqa: E402
-from .metrics import border_ink  # noqa: E402  (re-exported: chapter 7 reads it here)
+from .. import diagnostics as _diagnostics  # noqa: E402
+from .. import metrics as _metrics  # noqa: E402
+from .. import toy as _toy  # noqa: E402
+from .. import train as _train  # noqa: E402
+from ..callbacks import QualityCheck  # noqa: E402
+from ..metrics import border_ink  # noqa: E402  (re-exported: chapter 7 reads it here)
 
 __all__ = [
     "COMMITTED_STUDIES",
