@@ -1,4 +1,4 @@
-"""Chapter 10's study: the modern baseline (R1, R2, the relativistic loss) against the folklore.
+"""Chapter 9's study: the modern baseline (R1, R2, the relativistic loss) against the folklore.
 
 Five setups, each at the settings its paper publishes (:data:`SETUPS` says
 which came from where), measured with the book's comparison rule over seeds:
