@@ -440,6 +440,17 @@ class Checkpoint(keras.callbacks.Callback):
                 f"checkpoint {self.path} has format {meta.get('format')!r}; "
                 f"this version reads format {_CHECKPOINT_FORMAT}"
             )
+        self._check_config(meta)
+        groups = _state_variables(gan)
+        self._check_shapes(meta, groups)
+        values = self._read_values(groups)
+        for group, variables in groups.items():
+            for variable, value in zip(variables, values[group], strict=True):
+                variable.assign(value)
+        return int(meta["epoch"])
+
+    def _check_config(self, meta: dict) -> None:
+        """Refuse a checkpoint of a different configuration, naming what differs."""
         # A finished run may be extended by more epochs, unless a learning-rate
         # schedule spans the planned epochs (it would jump on resume). How a run
         # executes (strategy, precision, XLA) is free too: the weights are float32
@@ -460,7 +471,9 @@ class Checkpoint(keras.callbacks.Callback):
                 f"checkpoint {self.path} was written by a different configuration ({details}); "
                 "use another output folder or the saved configuration"
             )
-        groups = _state_variables(gan)
+
+    def _check_shapes(self, meta: dict, groups: dict) -> None:
+        """Refuse a checkpoint whose variables do not fit the models', group by group."""
         for group, variables in groups.items():
             stored = meta["signature"].get(group, [])
             shapes = [list(v.shape) for v in variables]
@@ -470,9 +483,12 @@ class Checkpoint(keras.callbacks.Callback):
                     f"{len(stored)} variables of shapes {[s for _, s in stored]}, "
                     f"the model {len(shapes)} of shapes {shapes}"
                 )
+
+    def _read_values(self, groups: dict) -> dict:
+        """The stored arrays, group by group; a corrupt file is a ``ValueError``."""
         try:
             with np.load(self.path, allow_pickle=False) as stored:
-                values = {
+                return {
                     group: [stored[f"{group}/{i}"] for i in range(len(variables))]
                     for group, variables in groups.items()
                 }
@@ -481,10 +497,6 @@ class Checkpoint(keras.callbacks.Callback):
                 f"checkpoint {self.path} is corrupt or unreadable ({type(error).__name__}: "
                 f"{error}); move it away to start a fresh run"
             ) from error
-        for group, variables in groups.items():
-            for variable, value in zip(variables, values[group], strict=True):
-                variable.assign(value)
-        return int(meta["epoch"])
 
 
 #: What :class:`QualityCheck` adds to the logs of every epoch it scores.

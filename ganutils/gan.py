@@ -86,6 +86,23 @@ def make_optimizer(
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {name!r}")
 
 
+def _options_of(options: GANOptions | None, option_values: dict) -> GANOptions:
+    """The engine's options: ``options`` (or the defaults) with ``option_values`` over them."""
+    if options is not None and not isinstance(options, GANOptions):
+        raise ValueError(f"options must be a GANOptions or None; got {type(options).__name__}")
+    unknown = sorted(set(option_values) - set(GANOptions.names()))
+    if unknown:
+        raise ValueError(
+            f"unknown GAN option(s) {unknown}; the options are the fields of "
+            f"GANOptions: {list(GANOptions.names())}"
+        )
+    if options is None:
+        options = GANOptions(**option_values)
+    elif option_values:
+        options = dataclasses.replace(options, **option_values)
+    return options
+
+
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other.
 
@@ -127,18 +144,7 @@ class GAN(keras.Model):
         name: str | None = None,
         **option_values,
     ):
-        if options is not None and not isinstance(options, GANOptions):
-            raise ValueError(f"options must be a GANOptions or None; got {type(options).__name__}")
-        unknown = sorted(set(option_values) - set(GANOptions.names()))
-        if unknown:
-            raise ValueError(
-                f"unknown GAN option(s) {unknown}; the options are the fields of "
-                f"GANOptions: {list(GANOptions.names())}"
-            )
-        if options is None:
-            options = GANOptions(**option_values)
-        elif option_values:
-            options = dataclasses.replace(options, **option_values)
+        options = _options_of(options, option_values)
         super().__init__(name=name)
         self.options = options
         self.generator = generator

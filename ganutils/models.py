@@ -275,6 +275,17 @@ def up_block(
     return _finish_block(block, batch_norm, activation, negative_slope, dropout, name, noise)
 
 
+def _check_generator(latent_dim, filters, channels, num_classes, activation, output_activation):
+    _check_positive("latent_dim", latent_dim)
+    _check_positive("filters", filters)
+    _check_positive("channels", channels)
+    _conditioning.check_classes("num_classes", num_classes)
+    if filters < 2:
+        raise ValueError(f"filters must be at least 2; got {filters}")
+    _check_choice("activation", activation, ("leaky_relu", "relu"))
+    _check_choice("output_activation", output_activation, ("tanh", "sigmoid"))
+
+
 def build_generator(
     latent_dim: int = 100,
     *,
@@ -325,33 +336,13 @@ def build_generator(
         A functional ``keras.Model`` from ``(n, latent_dim)`` float32 to
         ``(n, 28, 28, channels)`` float32 in the output activation's range.
     """
-    _check_positive("latent_dim", latent_dim)
-    _check_positive("filters", filters)
-    _check_positive("channels", channels)
-    _conditioning.check_classes("num_classes", num_classes)
-    if filters < 2:
-        raise ValueError(f"filters must be at least 2; got {filters}")
-    _check_choice("activation", activation, ("leaky_relu", "relu"))
-    _check_choice("output_activation", output_activation, ("tanh", "sigmoid"))
+    _check_generator(latent_dim, filters, channels, num_classes, activation, output_activation)
     _check_noise(noise)
     regularizer = _regularizer(l1, l2)
     init = _initializer(kernel_initializer, seed)
     latent = keras.Input((latent_dim,), name="latent")
     inputs, x = _conditioning.join_label_to_latent(latent, num_classes)
-    x = layers.Dense(
-        7 * 7 * filters,
-        use_bias=not batch_norm,
-        kernel_initializer=init,
-        kernel_regularizer=regularizer,
-    )(x)
-    if batch_norm:
-        x = layers.BatchNormalization()(x)
-    x = _activation(activation, 0.2, None)(x)
-    if noise:
-        x = layers.GaussianNoise(noise)(x)
-    if dropout:
-        x = layers.Dropout(dropout)(x)
-    x = layers.Reshape((7, 7, filters))(x)
+    x = _dense_to_7x7(x, filters, init, regularizer, batch_norm, activation, dropout, noise)
     x = up_block(
         filters // 2,
         kernel_size=kernel_size,
@@ -378,6 +369,33 @@ def build_generator(
     )(x)
     image = layers.Activation(output_activation, name=output_activation)(x)
     return keras.Model(inputs, image, name=name)
+
+
+def _dense_to_7x7(x, filters, init, regularizer, batch_norm, activation, dropout, noise):
+    """The generator's first layer: dense to 7 x 7 x ``filters``, normalised and activated."""
+    x = layers.Dense(
+        7 * 7 * filters,
+        use_bias=not batch_norm,
+        kernel_initializer=init,
+        kernel_regularizer=regularizer,
+    )(x)
+    if batch_norm:
+        x = layers.BatchNormalization()(x)
+    x = _activation(activation, 0.2, None)(x)
+    if noise:
+        x = layers.GaussianNoise(noise)(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    return layers.Reshape((7, 7, filters))(x)
+
+
+def _check_discriminator(filters, activation, num_classes, auxiliary_classes) -> None:
+    _check_positive("filters", filters)
+    if filters < 2:
+        raise ValueError(f"filters must be at least 2; got {filters}")
+    _check_choice("activation", activation, ("leaky_relu", "relu"))
+    _conditioning.check_classes("num_classes", num_classes)
+    _conditioning.check_classes("auxiliary_classes", auxiliary_classes)
 
 
 def build_discriminator(
@@ -430,12 +448,7 @@ def build_discriminator(
         A functional ``keras.Model`` from ``(n, 28, 28, 1)`` float32 to
         ``(n, 1)`` float32 logits (apply a sigmoid for probabilities).
     """
-    _check_positive("filters", filters)
-    if filters < 2:
-        raise ValueError(f"filters must be at least 2; got {filters}")
-    _check_choice("activation", activation, ("leaky_relu", "relu"))
-    _conditioning.check_classes("num_classes", num_classes)
-    _conditioning.check_classes("auxiliary_classes", auxiliary_classes)
+    _check_discriminator(filters, activation, num_classes, auxiliary_classes)
     regularizer = _regularizer(l1, l2)
     image = keras.Input(image_shape, name="image")
     inputs, x = _conditioning.join_label_as_channel(image, num_classes)
@@ -472,10 +485,14 @@ def build_discriminator(
         "kernel_initializer": _initializer(kernel_initializer, None if seed is None else seed + 2),
         "kernel_regularizer": regularizer,
     }
-    units, layer_name = 1 + (auxiliary_classes or 0), None if spectral_norm else "logit"
-    logit = layers.Dense(units, name=layer_name, **dense)
-    logit = (layers.SpectralNormalization(logit, name="logit") if spectral_norm else logit)(x)
+    logit = _logit_layer(1 + (auxiliary_classes or 0), spectral_norm=spectral_norm, **dense)(x)
     return keras.Model(inputs, logit, name=name)
+
+
+def _logit_layer(units: int, *, spectral_norm: bool, **dense):
+    """D's last layer, named ``logit``: a ``Dense`` of ``units``, spectrally normalised or not."""
+    logit = layers.Dense(units, name=None if spectral_norm else "logit", **dense)
+    return layers.SpectralNormalization(logit, name="logit") if spectral_norm else logit
 
 
 # -- The MNIST classifier behind the metrics ------------------------------------------

@@ -182,6 +182,15 @@ class GANOptions:
     seed: int | None = None
 
     def __post_init__(self):
+        self._check_choices()
+        self._check_penalties()
+        self._check_noise()
+        self._check_flags_and_classes()
+        self._check_combinations()
+        self._to_plain_numbers()
+
+    def _check_choices(self):
+        """The latent size, the named choices, label noise, D's steps and the EMA decay."""
         if not _is_count(self.latent_dim):
             raise ValueError(f"latent_dim must be a positive integer; got {self.latent_dim!r}")
         for name, choices in (
@@ -204,6 +213,9 @@ class GANOptions:
             _is_number(self.ema_decay) and 0.0 < self.ema_decay < 1.0
         ):
             raise ValueError(f"ema_decay must lie in (0, 1) or be None; got {self.ema_decay!r}")
+
+    def _check_penalties(self):
+        """The gradient penalty's weight, R1 and R2 and their schedule."""
         if not _is_number(self.gp_weight) or not self.gp_weight > 0:
             raise ValueError(f"gp_weight must be a positive number; got {self.gp_weight!r}")
         for name in ("r1_gamma", "r2_gamma"):
@@ -223,6 +235,9 @@ class GANOptions:
                 raise ValueError(f"gamma_steps must be a positive integer; got {steps!r}")
             if self.r1_gamma is None and self.r2_gamma is None:
                 raise ValueError("gamma_end_share and gamma_steps need r1_gamma or r2_gamma")
+
+    def _check_noise(self):
+        """Weight clipping, instance noise and the augmentation policy."""
         clip = self.clip_value
         if clip is not None and not (_is_number(clip) and clip > 0):
             raise ValueError(
@@ -246,6 +261,9 @@ class GANOptions:
                 f"augment_policy must be comma-separated names from "
                 f"{_stabilizers.AUGMENT_POLICIES}; got {self.augment_policy!r}"
             )
+
+    def _check_flags_and_classes(self):
+        """The True/False switches, the classes and their loss weight, the seed."""
         for name in ("simultaneous", "fresh_fakes", "feature_matching"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
@@ -261,7 +279,8 @@ class GANOptions:
         seed = self.seed
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise ValueError(f"seed must be an integer or None; got {self.seed!r}")
-        self._check_combinations()
+
+    def _to_plain_numbers(self):
         # Plain Python numbers (Keras' SeedGenerator refuses NumPy integers, and
         # JSON refuses NumPy floats), so the options reach Keras and print cleanly.
         kinds = {

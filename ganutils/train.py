@@ -134,6 +134,15 @@ class TrainConfig:
     sync_batch_norm: bool = True
 
     def __post_init__(self):
+        self._check_numbers()
+        self._check_choices()
+        _distribute.check_options(strategy=self.strategy, precision=self.precision)
+        # The engine's own check: the run length only sets the instance-noise
+        # schedule's default length, so one batch per epoch stands in for it here.
+        self.gan_options(steps_per_epoch=1)
+
+    def _check_numbers(self):
+        """Counts, learning rates, Adam's betas, dropouts, noise and weight penalties."""
         for name in (
             "epochs",
             "batch_size",
@@ -164,6 +173,9 @@ class TrainConfig:
         for name in ("g_noise", "l1", "l2"):
             if not getattr(self, name) >= 0.0:
                 raise ValueError(f"{name} must be non-negative; got {getattr(self, name)!r}")
+
+    def _check_choices(self):
+        """The named choices of the networks and the optimizer."""
         for name, value, choices in (
             ("downsample", self.downsample, _models.DOWNSAMPLE),
             ("upsample", self.upsample, _models.UPSAMPLE),
@@ -177,10 +189,6 @@ class TrainConfig:
         ):
             if value not in choices:
                 raise ValueError(f"{name} must be one of {choices}; got {value!r}")
-        _distribute.check_options(strategy=self.strategy, precision=self.precision)
-        # The engine's own check: the run length only sets the instance-noise
-        # schedule's default length, so one batch per epoch stands in for it here.
-        self.gan_options(steps_per_epoch=1)
 
     def gan_options(self, *, steps_per_epoch: int) -> _gan.GANOptions:
         """The engine's options for this run, validated by :class:`ganutils.gan.GANOptions`.
@@ -251,7 +259,27 @@ def build_gan(config: TrainConfig, *, steps_per_epoch: int | None = None) -> _ga
 
 
 def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: int) -> _gan.GAN:
-    generator = _models.build_generator(
+    generator = _generator(config)
+    discriminator = _discriminator(config)
+    for network in (generator, discriminator):
+        if replicas > 1 and config.sync_batch_norm:
+            _distribute.synchronize_batch_norm(network)
+        _distribute.float32_outputs(network)  # mixed precision: float32 images and logits
+    if steps_per_epoch is None and config.instance_noise is not None:
+        if config.instance_noise_steps is None:
+            raise ValueError(
+                "instance_noise_steps must be set when build_gan gets no steps_per_epoch "
+                "(the default anneals over the whole run)"
+            )
+    options = config.gan_options(steps_per_epoch=1 if steps_per_epoch is None else steps_per_epoch)
+    gan = _gan.GAN(generator, discriminator, options)
+    _compile(gan, config, steps_per_epoch=steps_per_epoch)
+    return gan
+
+
+def _generator(config: TrainConfig) -> keras.Model:
+    """The config's generator (:func:`ganutils.models.build_generator`)."""
+    return _models.build_generator(
         config.latent_dim,
         filters=config.g_filters,
         kernel_size=config.kernel_size,
@@ -267,7 +295,11 @@ def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: in
         num_classes=config.num_classes,
         seed=config.seed,
     )
-    discriminator = _models.build_discriminator(
+
+
+def _discriminator(config: TrainConfig) -> keras.Model:
+    """The config's discriminator (:func:`ganutils.models.build_discriminator`)."""
+    return _models.build_discriminator(
         filters=config.d_filters,
         kernel_size=config.kernel_size,
         batch_norm=config.batch_norm,
@@ -284,18 +316,10 @@ def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: in
         auxiliary_classes=config.num_classes if config.conditioning == "auxiliary" else None,
         seed=config.seed + 100,
     )
-    for network in (generator, discriminator):
-        if replicas > 1 and config.sync_batch_norm:
-            _distribute.synchronize_batch_norm(network)
-        _distribute.float32_outputs(network)  # mixed precision: float32 images and logits
-    if steps_per_epoch is None and config.instance_noise is not None:
-        if config.instance_noise_steps is None:
-            raise ValueError(
-                "instance_noise_steps must be set when build_gan gets no steps_per_epoch "
-                "(the default anneals over the whole run)"
-            )
-    options = config.gan_options(steps_per_epoch=1 if steps_per_epoch is None else steps_per_epoch)
-    gan = _gan.GAN(generator, discriminator, options)
+
+
+def _compile(gan: _gan.GAN, config: TrainConfig, *, steps_per_epoch: int | None) -> None:
+    """Compile ``gan`` with the config's optimizers, learning-rate schedule and loss scaling."""
 
     def rate(initial):
         if config.lr_decay is None or steps_per_epoch is None:
@@ -322,7 +346,6 @@ def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: in
             g_optimizer=keras.optimizers.LossScaleOptimizer(gan.g_optimizer),
             jit_compile=config.jit_compile,
         )
-    return gan
 
 
 def fixed_latents(config: TrainConfig) -> np.ndarray:
@@ -393,6 +416,25 @@ def train_mnist(
         ValueError: ``out_dir`` holds a checkpoint of a different configuration,
             or a corrupt one.
     """
+    images, labels = _training_data(config, images, labels)
+    _config.seed_everything(config.seed)
+    steps = len(images) // config.batch_size
+    gan = build_gan(config, steps_per_epoch=steps)
+    callbacks, initial_epoch = _run_callbacks(config, out_dir, gan, extra_callbacks)
+    if progress:
+        callbacks.insert(0, _callbacks.ProgressBar())
+    if initial_epoch >= config.epochs:
+        return gan, _callbacks.read_history(out_dir) if out_dir is not None else {}
+    history = _fit(
+        gan, config, images, labels, steps=steps, initial_epoch=initial_epoch, callbacks=callbacks
+    )
+    if out_dir is not None:
+        return gan, _callbacks.read_history(out_dir)
+    return gan, history.history
+
+
+def _training_data(config: TrainConfig, images, labels) -> tuple:
+    """``(images, labels)`` to train on: the ones given, or MNIST's; labels checked."""
     if images is None:
         digits = _data.load_mnist(limit=config.max_digits)
         images = _data.scale_images(digits.images)
@@ -404,10 +446,14 @@ def train_mnist(
         )
     if labels is not None:
         labels = _conditioning.check_labels(labels, len(images), config.num_classes)
-    _config.seed_everything(config.seed)
-    steps = len(images) // config.batch_size
-    gan = build_gan(config, steps_per_epoch=steps)
+    return images, labels
 
+
+def _run_callbacks(config: TrainConfig, out_dir, gan: _gan.GAN, extra_callbacks) -> tuple:
+    """``(callbacks, initial epoch)``: the run folder's callbacks, ``gan`` restored from it.
+
+    Without ``out_dir``: only ``extra_callbacks``, from epoch 0.
+    """
     callbacks: list = []
     initial_epoch = 0
     if out_dir is not None:
@@ -432,10 +478,11 @@ def train_mnist(
         ]
     else:
         callbacks += list(extra_callbacks or [])
-    if progress:
-        callbacks.insert(0, _callbacks.ProgressBar())
-    if initial_epoch >= config.epochs:
-        return gan, _callbacks.read_history(out_dir) if out_dir is not None else {}
+    return callbacks, initial_epoch
+
+
+def _fit(gan: _gan.GAN, config: TrainConfig, images, labels, *, steps, initial_epoch, callbacks):
+    """``gan.fit`` from ``initial_epoch`` to ``config.epochs``; Keras' ``History``."""
     # Each epoch's order comes from the seed and the epoch alone, so a resumed run
     # sees the batches the uninterrupted run saw (the dataset repeats; fit counts steps).
     dataset = make_dataset(
@@ -446,7 +493,7 @@ def train_mnist(
         first_epoch=initial_epoch,
         epochs=None,
     )
-    history = gan.fit(
+    return gan.fit(
         dataset,
         epochs=config.epochs,
         initial_epoch=initial_epoch,
@@ -455,9 +502,6 @@ def train_mnist(
         verbose=0,
         shuffle=False,  # the tf.data pipeline shuffles
     )
-    if out_dir is not None:
-        return gan, _callbacks.read_history(out_dir)
-    return gan, history.history
 
 
 def _integer(minimum: int, what: str):
@@ -487,6 +531,17 @@ def main(argv: list[str] | None = None) -> int:
     (an argument, a batch larger than the data, a corrupt or foreign
     checkpoint) ends in one line on stderr and exit status 2.
     """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run_command(args)
+    except ValueError as error:  # the package's own checks: bad data, checkpoint or option
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line's arguments."""
     parser = argparse.ArgumentParser(
         prog="python -m ganutils.train",
         description="Train the book's MNIST DCGAN; resumes when --out holds a checkpoint.",
@@ -524,30 +579,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="draw the digit asked for: the label as input (channels) or AC-GAN (auxiliary)",
     )
-    args = parser.parse_args(argv)
-    try:
-        return _run_command(args)
-    except ValueError as error:  # the package's own checks: bad data, checkpoint or option
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
+    return parser
 
 
 def _run_command(args) -> int:
     profile = _config.setup(seed=args.seed, profile=args.profile)
     _distribute.make_strategy(args.strategy)  # before TensorFlow runs anything else
-    overrides = {
-        "seed": args.seed,
-        "strategy": args.strategy,
-        "precision": args.precision,
-        "jit_compile": args.jit,
-    }
-    if args.epochs is not None:
-        overrides["epochs"] = args.epochs
-    if args.batch_size is not None:
-        overrides["batch_size"] = args.batch_size
-    if args.conditional is not None:
-        overrides.update(num_classes=10, conditioning=args.conditional)
-    config = TrainConfig.for_profile(profile, **overrides)
+    config = TrainConfig.for_profile(profile, **_overrides(args))
     out = Path(args.out)
     meta = _callbacks.Checkpoint(out, config=config.to_dict()).read_meta()
     done = int(meta["epoch"]) if meta else 0
@@ -575,6 +613,23 @@ def _run_command(args) -> int:
     )
     print(json.dumps({k: v[-1] for k, v in history.items() if v}, indent=1))
     return 0
+
+
+def _overrides(args) -> dict:
+    """The config fields the command line sets over the profile's recipe."""
+    overrides = {
+        "seed": args.seed,
+        "strategy": args.strategy,
+        "precision": args.precision,
+        "jit_compile": args.jit,
+    }
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
+    if args.batch_size is not None:
+        overrides["batch_size"] = args.batch_size
+    if args.conditional is not None:
+        overrides.update(num_classes=10, conditioning=args.conditional)
+    return overrides
 
 
 if __name__ == "__main__":

@@ -420,34 +420,13 @@ def verdicts(rows: list[dict]) -> list[dict]:
         values["final_fd"] = [worst if math.isinf(v) else v for v in values["final_fd"]]
         return values
 
-    def read(reference, variant):
-        if reference is None or variant is None:
-            return None
-        return {m: _common.compare(reference[m], variant[m]) for m in reference if m in variant}
-
-    flip = {"helps": "hurts", "hurts": "helps"}
-
-    def practice_verdict(comparisons, adds):
-        if comparisons is None:
-            return None, None
-        # The comparison says whether the *variant* helps; the practice is its opposite
-        # when the variant removes it.
-        out = []
-        for measure in ("time_to_good", "final_fd"):
-            if measure not in comparisons:
-                out.append(None)
-                continue
-            verdict = comparisons[measure].verdict
-            out.append(verdict if adds else flip.get(verdict, verdict))
-        return tuple(out)
-
     baseline, plain = measures("baseline"), measures("plain")
     result = []
     for variant in variants():
         if variant.kind != "leave_one_out":
             continue
         label = variant.practice
-        without = read(baseline, measures(variant.name))
+        without = _compared(baseline, measures(variant.name))
         adds = label in _RECIPE_LACKS
         entry = {
             "practice": label,
@@ -455,13 +434,39 @@ def verdicts(rows: list[dict]) -> list[dict]:
             "description": variant.description,
             "without": without,
         }
-        entry["without_verdict"], entry["without_fd_verdict"] = practice_verdict(without, adds)
+        entry["without_verdict"], entry["without_fd_verdict"] = _practice_verdicts(without, adds)
         if variant.name.startswith("without:"):
-            added = read(plain, measures(f"with:{label}"))
+            added = _compared(plain, measures(f"with:{label}"))
             entry["with"] = added
-            entry["with_verdict"], entry["with_fd_verdict"] = practice_verdict(added, True)
+            entry["with_verdict"], entry["with_fd_verdict"] = _practice_verdicts(added, True)
         result.append(entry)
     return result
+
+
+def _compared(reference: dict | None, variant: dict | None) -> dict | None:
+    """``{measure: Comparison}`` of ``variant`` against ``reference``; ``None`` without one."""
+    if reference is None or variant is None:
+        return None
+    return {m: _common.compare(reference[m], variant[m]) for m in reference if m in variant}
+
+
+_FLIP = {"helps": "hurts", "hurts": "helps"}
+
+
+def _practice_verdicts(comparisons: dict | None, adds: bool) -> tuple:
+    """The practice's verdicts on time to good and final FD (``None`` where not measured)."""
+    if comparisons is None:
+        return None, None
+    # The comparison says whether the *variant* helps; the practice is its opposite
+    # when the variant removes it.
+    out = []
+    for measure in ("time_to_good", "final_fd"):
+        if measure not in comparisons:
+            out.append(None)
+            continue
+        verdict = comparisons[measure].verdict
+        out.append(verdict if adds else _FLIP.get(verdict, verdict))
+    return tuple(out)
 
 
 _COLOURS = {"baseline": "black", "plain": "grey", "leave_one_out": "tab:red", "add_one": "tab:blue"}
@@ -503,47 +508,52 @@ def plot_summary(rows: list[dict], *, floor_fd: float | None = None, title: str 
     positions = np.arange(len(table))[::-1]
     names = [row["name"] for row in table]
     kinds = [row["kind"] for row in table]
-
-    def estimates(values_of):
-        out = []
-        for name in names:
-            values = [v for v in values_of(groups[name]) if math.isfinite(v)]
-            out.append(_common.estimate(values) if values else None)
-        return out
-
-    fd_axis = axes[-1]
-    fd = estimates(lambda runs: [final_fd(r) for r in runs])
-    _interval_points(fd_axis, positions, fd, kinds)
-    fd_axis.set_xscale("log")
-    fd_axis.set_xlabel("final MNIST FD (mean, 95% interval; lower is better)")
-    if floor_fd is not None:
-        fd_axis.axvline(
-            floor_fd, color="green", linestyle=":", linewidth=1, label="real-data floor"
-        )
     base = names.index("baseline") if "baseline" in names else None
-    if base is not None and fd[base] is not None:
-        fd_axis.axvline(fd[base].mean, color="black", linestyle="--", linewidth=1, label="baseline")
-    fd_axis.legend(loc="lower right", fontsize=8)
+    fd = _estimates(groups, names, lambda runs: [final_fd(r) for r in runs])
+    _fd_panel(axes[-1], positions, fd, kinds, floor_fd=floor_fd, base=base)
     if timed:
-        time_axis = axes[0]
-        seconds = estimates(lambda runs: [seconds_to_good(r) for r in runs])
-        _interval_points(time_axis, positions, seconds, kinds)
+        seconds = _estimates(groups, names, lambda runs: [seconds_to_good(r) for r in runs])
         budget = float(rows[0]["budget_seconds"])
-        time_axis.axvline(
-            budget, color="grey", linestyle=":", linewidth=1, label="budget (never good)"
-        )
-        if base is not None:
-            time_axis.axvline(
-                seconds[base].mean, color="black", linestyle="--", linewidth=1, label="baseline"
-            )
-        time_axis.set_xlabel("seconds to good and holding (mean, 95% interval)")
-        time_axis.set_xlim(0, budget * 1.08)
-        time_axis.legend(loc="lower left", fontsize=8)
+        _time_panel(axes[0], positions, seconds, kinds, budget=budget, base=base)
     axes[0].set_yticks(positions, names, fontsize=8)
     if title:
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     return figure
+
+
+def _estimates(groups: dict, names: list[str], values_of) -> list:
+    """Per variant name, the estimate of its runs' finite ``values_of(runs)``, or ``None``."""
+    out = []
+    for name in names:
+        values = [v for v in values_of(groups[name]) if math.isfinite(v)]
+        out.append(_common.estimate(values) if values else None)
+    return out
+
+
+def _fd_panel(axis, positions, fd, kinds, *, floor_fd, base) -> None:
+    """The final-FD panel: intervals on a log scale, the floor and the baseline's mean."""
+    _interval_points(axis, positions, fd, kinds)
+    axis.set_xscale("log")
+    axis.set_xlabel("final MNIST FD (mean, 95% interval; lower is better)")
+    if floor_fd is not None:
+        axis.axvline(floor_fd, color="green", linestyle=":", linewidth=1, label="real-data floor")
+    if base is not None and fd[base] is not None:
+        axis.axvline(fd[base].mean, color="black", linestyle="--", linewidth=1, label="baseline")
+    axis.legend(loc="lower right", fontsize=8)
+
+
+def _time_panel(axis, positions, seconds, kinds, *, budget, base) -> None:
+    """The time-to-good panel: intervals, the budget ("never good") and the baseline's mean."""
+    _interval_points(axis, positions, seconds, kinds)
+    axis.axvline(budget, color="grey", linestyle=":", linewidth=1, label="budget (never good)")
+    if base is not None:
+        axis.axvline(
+            seconds[base].mean, color="black", linestyle="--", linewidth=1, label="baseline"
+        )
+    axis.set_xlabel("seconds to good and holding (mean, 95% interval)")
+    axis.set_xlim(0, budget * 1.08)
+    axis.legend(loc="lower left", fontsize=8)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -376,12 +376,7 @@ def run_mnist(
     """
     if budget_seconds is not None and bar is None:
         raise ValueError("budget_seconds needs bar: the budget is counted by the quality check")
-    overrides = {**variant.overrides, "seed": int(seed)}
-    if epochs is not None:
-        overrides["epochs"] = epochs
-    elif budget_seconds is not None:
-        overrides["epochs"] = BUDGET_EPOCH_CAP
-    config = _train.TrainConfig.for_profile(profile, **overrides)
+    config = _run_config(variant, seed, profile, epochs=epochs, budget_seconds=budget_seconds)
     timer = StepTimer()
     monitor = _diagnostics.TrainingMonitor(verbose=False)
     callbacks = [timer, monitor]
@@ -408,18 +403,33 @@ def run_mnist(
     if bar is not None:
         row.update(_quality_fields(history))
     if sample_size:
-        latents = keras.random.normal((sample_size, config.latent_dim), seed=int(seed))
-        samples = ops.convert_to_numpy(gan.sampler(latents, training=False))
-        score = scorer.score(samples)
-        row.update(
-            fd=score.fd,
-            classes_covered=score.classes_covered,
-            border_ink=border_ink(samples),
-            samples=samples[:keep_samples],
-        )
+        row.update(_sample_fields(gan, scorer, sample_size, keep_samples, config.latent_dim, seed))
     if final is not None:
         row.update(final(gan, config))
     return row
+
+
+def _run_config(variant: Variant, seed: int, profile, *, epochs, budget_seconds):
+    """The run's :class:`ganutils.train.TrainConfig`: the variant's, seeded, its epochs set."""
+    overrides = {**variant.overrides, "seed": int(seed)}
+    if epochs is not None:
+        overrides["epochs"] = epochs
+    elif budget_seconds is not None:
+        overrides["epochs"] = BUDGET_EPOCH_CAP
+    return _train.TrainConfig.for_profile(profile, **overrides)
+
+
+def _sample_fields(gan, scorer, sample_size, keep_samples, latent_dim, seed) -> dict:
+    """``fd``, ``classes_covered``, ``border_ink`` and ``samples`` of the final generator."""
+    latents = keras.random.normal((sample_size, latent_dim), seed=int(seed))
+    samples = ops.convert_to_numpy(gan.sampler(latents, training=False))
+    score = scorer.score(samples)
+    return dict(
+        fd=score.fd,
+        classes_covered=score.classes_covered,
+        border_ink=border_ink(samples),
+        samples=samples[:keep_samples],
+    )
 
 
 def _quality_fields(history: dict) -> dict:

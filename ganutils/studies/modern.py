@@ -245,16 +245,7 @@ def run_stacked(
         ValueError: ``stacks`` of the wrong shape, or ``steps`` not a whole
             number of epochs over them.
     """
-    array = np.asarray(stacks)
-    if array.ndim != 4 or array.shape[1:] != (28, 28, 3) or array.dtype != np.float32:
-        raise ValueError(f"stacks must be float32 (n, 28, 28, 3); got {array.dtype} {array.shape}")
-    batch = profile.batch_size
-    per_epoch = len(array) // batch
-    if per_epoch < 1 or steps % per_epoch:
-        raise ValueError(
-            f"steps ({steps}) must be a positive multiple of the {per_epoch} batches of "
-            f"{batch} in one epoch over the {len(array)} stacks"
-        )
+    array, per_epoch = _checked_stacks(stacks, batch=profile.batch_size, steps=steps)
     config = _train.TrainConfig.for_profile(
         profile, **variant.overrides, seed=int(seed), channels=3, epochs=steps // per_epoch
     )
@@ -265,13 +256,7 @@ def run_stacked(
         config, images=array, extra_callbacks=[timer, monitor], progress=False
     )
     seconds = time.perf_counter() - start
-    latents = keras.random.normal((samples, config.latent_dim), seed=int(seed))
-    generated = np.concatenate(
-        [
-            ops.convert_to_numpy(gan.sampler(latents[i : i + 1000], training=False))
-            for i in range(0, samples, 1000)
-        ]
-    )
+    generated = _generated(gan, samples, latent_dim=config.latent_dim, seed=seed)
     diverged = monitor.stopped_at is not None or not np.all(np.isfinite(generated))
     if config.image_range == "unit":  # the classifier reads [-1, 1]
         generated = generated * 2.0 - 1.0
@@ -292,6 +277,31 @@ def run_stacked(
         "config": config.to_dict(),
         "samples": kept.tolist(),
     }
+
+
+def _checked_stacks(stacks, *, batch: int, steps: int) -> tuple[np.ndarray, int]:
+    """``(stacks as an array, batches per epoch)``, or a ``ValueError`` naming the misfit."""
+    array = np.asarray(stacks)
+    if array.ndim != 4 or array.shape[1:] != (28, 28, 3) or array.dtype != np.float32:
+        raise ValueError(f"stacks must be float32 (n, 28, 28, 3); got {array.dtype} {array.shape}")
+    per_epoch = len(array) // batch
+    if per_epoch < 1 or steps % per_epoch:
+        raise ValueError(
+            f"steps ({steps}) must be a positive multiple of the {per_epoch} batches of "
+            f"{batch} in one epoch over the {len(array)} stacks"
+        )
+    return array, per_epoch
+
+
+def _generated(gan, samples: int, *, latent_dim: int, seed: int) -> np.ndarray:
+    """``samples`` stacks from the sampler, from latents drawn with ``seed``, 1000 at a time."""
+    latents = keras.random.normal((samples, latent_dim), seed=int(seed))
+    return np.concatenate(
+        [
+            ops.convert_to_numpy(gan.sampler(latents[i : i + 1000], training=False))
+            for i in range(0, samples, 1000)
+        ]
+    )
 
 
 def _key(part: str, variant: str, seed: int, profile: str) -> tuple:
