@@ -6,9 +6,10 @@ only from its own floor or below (``ganutils/README.md`` draws the plan, and
 
 1. no TensorFlow at import: ``config``, ``latent``, ``labels``, ``data``, ``book``,
    ``dirac``;
-2. Keras pieces: ``distribute``, ``stabilizers``, ``models``, ``metrics``,
-   ``viz``, ``stacked``;
-3. the engine and recipes: ``gan``, ``callbacks``, ``diagnostics``, ``train``, ``toy``;
+2. Keras pieces: ``distribute``, ``pipeline``, ``stabilizers``, ``models``,
+   ``judge``, ``metrics``, ``viz``, ``stacked``;
+3. the engine and recipes: ``gan``, ``checkpoint``, ``callbacks``, ``diagnostics``,
+   ``train``, ``toy``;
 4. the study harnesses behind the committed results, a subpackage:
    ``studies`` (``studies.stats``, ``studies.common``, ``studies.runner``,
    ``studies.race``, ``studies.ablate``, ``studies.footings``,
@@ -32,8 +33,19 @@ __version__ = "0.1.0"
 #: the subpackage :mod:`ganutils.studies`.
 FLOORS = (
     ("config", "latent", "labels", "data", "book", "dirac"),
-    ("distribute", "stabilizers", "options", "models", "metrics", "viz", "stacked", "conditioning"),
-    ("gan", "callbacks", "diagnostics", "train", "toy"),
+    (
+        "distribute",
+        "pipeline",
+        "stabilizers",
+        "options",
+        "models",
+        "judge",
+        "metrics",
+        "viz",
+        "stacked",
+        "conditioning",
+    ),
+    ("gan", "checkpoint", "callbacks", "diagnostics", "train", "toy"),
     ("studies",),  # a subpackage: its modules are ganutils.studies.MODULES
 )
 _SUBMODULES = tuple(name for floor in FLOORS for name in floor)
@@ -44,6 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
     from . import (  # noqa: F401
         book,
         callbacks,
+        checkpoint,
         conditioning,
         config,
         data,
@@ -51,11 +64,13 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         dirac,
         distribute,
         gan,
+        judge,
         labels,
         latent,
         metrics,
         models,
         options,
+        pipeline,
         stabilizers,
         stacked,
         studies,

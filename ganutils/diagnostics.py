@@ -20,7 +20,7 @@ has cleared, so a long run does not drown the page. Every warning is also kept
 in :attr:`TrainingMonitor.events` for plots and tests.
 
 A run stopped on NaN keeps its last good checkpoint: the monitor stops the run
-in the step the values turn non-finite, and :class:`ganutils.callbacks.Checkpoint`
+in the step the values turn non-finite, and :class:`ganutils.checkpoint.Checkpoint`
 refuses to write non-finite weights.
 
 The book's troubleshooting page (``book/troubleshooting.md``) is rendered from
@@ -45,7 +45,8 @@ from . import config as _config
 tf = _config.import_tensorflow()
 import keras  # noqa: E402
 
-from .callbacks import RUNTIME_OPTIONS, StepValues  # noqa: E402
+from .callbacks import StepValues  # noqa: E402
+from .checkpoint import RUNTIME_OPTIONS  # noqa: E402
 
 __all__ = [
     "PAGE_BEGIN",

@@ -108,7 +108,7 @@ class GAN(keras.Model):
 
     ``fit(dataset)`` runs :meth:`train_step` per batch of real images
     (``(n, 28, 28, 1)`` float32 in [-1, 1]), or per ``(images, latents)`` pair
-    when the step's latents are fixed (see :func:`ganutils.train.make_dataset`);
+    when the step's latents are fixed (see :func:`ganutils.pipeline.make_dataset`);
     a conditional GAN (``num_classes``) per ``(images, labels)`` or
     ``(images, labels, latents)``.
     Each step (:meth:`train_step`):
@@ -250,7 +250,7 @@ class GAN(keras.Model):
         """Draw ``(n, latent_dim)`` latents from the configured distribution.
 
         Each replica of a distribution strategy draws its own latents. ``given``
-        (the latents a batch brought along, see :func:`ganutils.train.make_dataset`)
+        (the latents a batch brought along, see :func:`ganutils.pipeline.make_dataset`)
         is returned instead: exact comparisons (one device against several)
         need the same latents on both sides.
         """

@@ -5,7 +5,7 @@ covariance of Inception-v3 features of real and generated images. Inception
 weights need a download and know nothing about digits, so the book measures
 its GANs with a small MNIST classifier of its own instead:
 
-* :func:`load_classifier` (from :mod:`ganutils.models`) trains a
+* :func:`load_classifier` (from :mod:`ganutils.judge`) trains a
   two-convolution network on real digits (or loads it from the disk cache) and
   reports its accuracy on held-out digits.
 * :class:`MnistScorer` feeds images through it and returns an
@@ -29,7 +29,7 @@ its GANs with a small MNIST classifier of its own instead:
 
 The Fréchet distance of finite samples is biased upwards, and the bias shrinks
 as the sample grows: compare FDs only at equal sample size, with the same
-classifier (data source, seed and :data:`ganutils.models.CLASSIFIER_VERSION`). MNIST FDs are
+classifier (data source, seed and :data:`ganutils.judge.CLASSIFIER_VERSION`). MNIST FDs are
 not comparable with published FIDs, which use Inception features.
 """
 
@@ -47,7 +47,7 @@ from scipy import linalg, ndimage
 
 from .config import check_seed
 from .data import as_model_input
-from .models import NUM_CLASSES, MnistClassifier, load_classifier
+from .judge import NUM_CLASSES, MnistClassifier, load_classifier
 
 __all__ = [
     "CONFIDENCE",
@@ -57,7 +57,7 @@ __all__ = [
     "GOOD_MIN_CLASSES",
     "GOOD_REFERENCE",
     "MIN_CLASS_SHARE",
-    "MnistClassifier",  # from ganutils.models, so the chapters need one module
+    "MnistClassifier",  # from ganutils.judge, so the chapters need one module
     "MnistScore",
     "MnistScorer",
     "QualityBar",
@@ -69,7 +69,7 @@ __all__ = [
     "feature_statistics",
     "frechet_distance",
     "is_good",
-    "load_classifier",  # from ganutils.models
+    "load_classifier",  # from ganutils.judge
     "time_to_good",
 ]
 
@@ -484,7 +484,7 @@ class MnistScorer:
         seed: Classifier seed, used only when ``classifier`` is ``None``.
         cache_dir: Cache folder, used only when ``classifier`` is ``None``.
         architecture: Classifier architecture, used only when ``classifier``
-            is ``None`` (:data:`ganutils.models.ARCHITECTURES`).
+            is ``None`` (:data:`ganutils.judge.ARCHITECTURES`).
         sample_size: Default sample size of :meth:`real_floor` (and what
             generated sets should be scored at): FD shrinks as ``n`` grows, so
             compare only at equal ``n``.

@@ -16,7 +16,7 @@ covers about :func:`expected_modes_covered` modes and shows the KL of
 :func:`kl_floor`, not 0. Print those beside a result.
 
 :func:`stack_digits` builds real stacks, :func:`read_modes` classifies the
-channels with the book's classifier (:func:`ganutils.models.load_classifier`),
+channels with the book's classifier (:func:`ganutils.judge.load_classifier`),
 :func:`mode_histogram` and :func:`coverage` score the modes.
 """
 
@@ -29,7 +29,7 @@ import numpy as np
 
 from .config import check_seed
 from .data import as_model_input
-from .models import NUM_CLASSES
+from .judge import NUM_CLASSES
 
 __all__ = [
     "NUM_MODES",
@@ -135,8 +135,8 @@ def read_modes(classifier: Any, stacked: Any, *, batch_size: int = 1000) -> np.n
     ``100 c0 + 10 c1 + c2``, channel 0 first, as in :func:`stack_digits`.
 
     Args:
-        classifier: The :class:`ganutils.models.MnistClassifier` of
-            :func:`ganutils.models.load_classifier`, or any object whose
+        classifier: The :class:`ganutils.judge.MnistClassifier` of
+            :func:`ganutils.judge.load_classifier`, or any object whose
             ``predict`` maps ``(k, 28, 28, 1)`` float32 in [-1, 1] to ``(k, 10)``
             class scores.
         stacked: ``(n, 28, 28, 3)``: float in [-1, 1] (a three-channel tanh

@@ -28,8 +28,8 @@ tf = _config.import_tensorflow()
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-from . import callbacks as _callbacks  # noqa: E402
 from . import gan as _gan  # noqa: E402
+from .checkpoint import Checkpoint  # noqa: E402
 
 __all__ = [
     "MIXTURES",
@@ -328,7 +328,7 @@ def _checkpoint(out_dir, config: ToyConfig, gan_options: dict | None):
     # the only choice then, so it is left out of the saved config and they still load.
     if saved["optimizer"] == "adam":
         del saved["optimizer"]
-    return _callbacks.Checkpoint(out_dir, config={**saved, "gan_options": dict(gan_options or {})})
+    return Checkpoint(out_dir, config={**saved, "gan_options": dict(gan_options or {})})
 
 
 def load_toy_gan(
@@ -423,9 +423,9 @@ def train_toy(
         gan_options, generator, discriminator, d_optimizer, g_optimizer: See
             :func:`build_toy_gan`.
         callbacks: More Keras callbacks (a :class:`ganutils.diagnostics.TrainingMonitor`,
-            a :class:`ganutils.callbacks.Checkpoint`, ...).
+            a :class:`ganutils.checkpoint.Checkpoint`, ...).
         samples: Points per snapshot.
-        out_dir: Keep a :class:`ganutils.callbacks.Checkpoint` here after
+        out_dir: Keep a :class:`ganutils.checkpoint.Checkpoint` here after
             every epoch and resume from it when it holds one (of the same
             configuration and options; anything else raises ``ValueError``).
             The checkpoint callback runs after ``callbacks``, so a monitor that

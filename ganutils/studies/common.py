@@ -738,7 +738,7 @@ def one_step_weights(config, images, latents) -> dict[str, np.ndarray]:
     """Build ``config``'s GAN, take one ``fit`` step on one batch, return every weight.
 
     The batch is ``images`` with its ``latents`` (see
-    :func:`ganutils.train.make_dataset`), so two strategies see exactly the
+    :func:`ganutils.pipeline.make_dataset`), so two strategies see exactly the
     same data and the same random draws.
 
     Args:

@@ -39,8 +39,8 @@ import numpy as np
 from .. import config as _config
 from .. import data as _data
 from .. import diagnostics as _diagnostics
+from .. import judge as _judge
 from .. import metrics as _metrics
-from .. import models as _models
 from .. import stacked as _stacked
 from .. import train as _train
 from . import common as _common
@@ -232,7 +232,7 @@ def run_stacked(
         stacks: ``(n, 28, 28, 3)`` float32 in [-1, 1] (:func:`ganutils.stacked.stack_digits`
             of scaled digits); ``n`` must be a whole number of batches per epoch times
             the epochs that ``steps`` needs.
-        classifier: The book's classifier (:func:`ganutils.models.load_classifier`).
+        classifier: The book's classifier (:func:`ganutils.judge.load_classifier`).
         steps: Generator steps; a whole number of epochs over ``stacks``.
         samples: Generated stacks scored (26,000 in the PacGAN and R3GAN papers).
         keep: Generated stacks kept in the row (uint8), for the chapter's grid.
@@ -417,7 +417,7 @@ class _Trainer:
 
     @functools.cached_property
     def classifier(self):
-        return _models.load_classifier()
+        return _judge.load_classifier()
 
     def train(self, part: str, variant: _common.Variant, seed: int, footing: str | None) -> dict:
         if part == "toy":

@@ -53,7 +53,7 @@ SCORERS = {
     "second": {"seed": 1, "architecture": "strided"},
 }
 """The two judges: the book's classifier and an independent one (another seed and
-architecture; see :data:`ganutils.models.ARCHITECTURES`)."""
+architecture; see :data:`ganutils.judge.ARCHITECTURES`)."""
 
 TUTORIAL_SETTINGS = {
     "tutorial": {"batch_size": 256, "learning_rate": 1e-4, "beta_1": 0.9},
