@@ -57,12 +57,6 @@ __all__ = [
 ]
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` so a crash never leaves half a file (:func:`ganutils.config.atomic_path`)."""
-    with _config.atomic_path(path) as temporary:
-        temporary.write_bytes(data)
-
-
 class StepValues:
     """Each step's own values, recovered from the running means Keras reports.
 
@@ -153,7 +147,7 @@ class SampleGrid(keras.callbacks.Callback):
             images, label = np.nan_to_num(images, nan=-1.0).clip(-1, 1), label + " (non-finite)"
         frame = _labelled_frame(images, label, ncols=self.ncols)
         path = self.path_for(self.out_dir, epoch + 1)
-        _write_bytes(path, iio.imwrite("<bytes>", frame, extension=".png"))
+        _config.write_atomic(path, iio.imwrite("<bytes>", frame, extension=".png"))
 
 
 class TrainingGif(keras.callbacks.Callback):
@@ -203,7 +197,7 @@ def write_gif(
         durations = durations[0]
     # loop=0 loops forever; without it the GIF plays once. Durations are in ms.
     data = iio.imwrite("<bytes>", np.stack(frames), extension=".gif", duration=durations, loop=0)
-    _write_bytes(Path(path), data)
+    _config.write_atomic(Path(path), data)
     return len(frames)
 
 
@@ -301,14 +295,14 @@ class LossHistory(keras.callbacks.Callback):
                 dtype = np.int64 if name in ("epoch", "step") else np.float64
                 buffer = io.BytesIO()
                 np.save(buffer, np.asarray(values, dtype=dtype))
-                _write_bytes(folder / f"{name}.npy", buffer.getvalue())
+                _config.write_atomic(folder / f"{name}.npy", buffer.getvalue())
         names = ["epoch", *sorted(k for k in self.epochs if k != "epoch")]
         text = io.StringIO()
         writer = csv.writer(text)
         writer.writerow(names)
         for index in range(len(self.epochs["epoch"])):
             writer.writerow([self.epochs[name][index] for name in names])
-        _write_bytes(self.out_dir / "history.csv", text.getvalue().encode())
+        _config.write_atomic(self.out_dir / "history.csv", text.getvalue().encode())
 
 
 #: What :class:`QualityCheck` adds to the logs of every epoch it scores.

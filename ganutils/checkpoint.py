@@ -43,12 +43,6 @@ _ADDED_OPTIONS = {
 }
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` so a crash never leaves half a file (:func:`ganutils.config.atomic_path`)."""
-    with _config.atomic_path(path) as temporary:
-        temporary.write_bytes(data)
-
-
 def _state_variables(gan) -> dict[str, list]:
     """Every variable a resumed run needs, grouped and in a stable order."""
     groups = {
@@ -124,7 +118,7 @@ class Checkpoint(keras.callbacks.Callback):
         arrays["meta"] = np.asarray(json.dumps(meta))
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        _write_bytes(self.path, buffer.getvalue())
+        _config.write_atomic(self.path, buffer.getvalue())
         return self.path
 
     def read_meta(self) -> dict | None:

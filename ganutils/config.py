@@ -51,6 +51,7 @@ __all__ = [
     "seed_everything",
     "setup",
     "use_logical_cpus",
+    "write_atomic",
 ]
 
 PROFILE_ENV_VAR = "GANUTILS_PROFILE"
@@ -330,6 +331,12 @@ def atomic_path(path: str | os.PathLike, *, keep_suffix: bool = False) -> Iterat
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so a crash never leaves half a file (:func:`atomic_path`)."""
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(data)
 
 
 def _inline_figures() -> None:
