@@ -16,10 +16,10 @@ The book's GAN (:class:`ganutils.gan.GAN`) runs unchanged under any
     command, told apart by the ``TF_CONFIG`` environment variable.
 
 Every replica computes its losses as a mean over its own share of the batch,
-and the strategy **sums** the replicas' gradients. :func:`scale_loss` divides a
-replica's loss by the number of replicas, so the summed gradient is the
-gradient of the mean over the global batch, the same as on one device
-(Goyal et al. 2017 discuss what this means for the learning rate).
+and the strategy **sums** the replicas' gradients. The GAN's step divides a
+replica's loss by the number of replicas (``GAN.replicas``), so the summed
+gradient is the gradient of the mean over the global batch, the same as on
+one device (Goyal et al. 2017 discuss what this means for the learning rate).
 
 Mixed precision (``TrainConfig.precision``, ``--precision``) builds the models
 under a Keras dtype policy (:func:`precision_policy`) with each network's last
@@ -44,13 +44,11 @@ __all__ = [
     "STRATEGIES",
     "check_options",
     "float32_outputs",
-    "gradient_norm",
     "is_chief",
+    "log_shape",
     "make_strategy",
     "precision_policy",
     "replica_seed",
-    "scale_loss",
-    "step_logs",
     "synchronize_batch_norm",
     "worker_index",
 ]
@@ -173,43 +171,13 @@ def float32_outputs(model: keras.Model) -> keras.Model:
 # -- Inside the training step ---------------------------------------------------------
 
 
-def scale_loss(optimizer, loss):
-    """A replica's share of ``loss`` for its gradient: ``loss / replicas``, then loss-scaled.
-
-    Each replica's ``loss`` is a mean over its own ``B / replicas`` images and
-    the strategy sums the replicas' gradients, so dividing by the number of
-    replicas gives the gradient of the mean over the global batch of ``B``
-    (what one device computes). Under ``mixed_float16`` the optimizer is a
-    ``keras.optimizers.LossScaleOptimizer``, and its ``scale_loss`` multiplies
-    by the dynamic loss scale (``optimizer.apply`` divides it out again); for
-    other optimizers that is the identity.
-    """
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    return optimizer.scale_loss(loss / tf.cast(replicas, loss.dtype))
-
-
-def gradient_norm(optimizer, gradients):
-    """The global norm of a replica's gradients with :func:`scale_loss`'s factors undone.
-
-    Under several replicas it is the norm of this replica's own gradient (its
-    share of the batch), and ``fit`` reports the mean over replicas.
-    """
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    norm = tf.linalg.global_norm(gradients) * tf.cast(replicas, tf.float32)
-    scale = getattr(optimizer, "dynamic_scale", None)
-    return norm / tf.cast(scale, norm.dtype) if scale is not None else norm
-
-
 def replica_seed(seed):
-    """Fold the replica's index into a ``(2,)`` stateless seed (unchanged on one replica).
+    """Fold the replica's index into a ``(2,)`` int32 stateless seed (unchanged on one replica).
 
     Every replica reads the same mirrored random state, so without this each
     replica would draw the *same* latents: the global batch would hold each
-    fake digit ``replicas`` times. The seed is first brought into int32 as
-    Keras does (XLA needs int32 seeds), so on one device the draws are
-    exactly those of ``keras.random`` with the same ``SeedGenerator``.
+    fake digit ``replicas`` times.
     """
-    seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return seed
@@ -221,21 +189,21 @@ def _workers() -> int:
     return sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
 
 
-def step_logs(logs: dict) -> dict:
-    """The step's logs as ``fit`` can reduce them under every strategy.
+def log_shape() -> tuple:
+    """The shape a ``train_step`` gives its logs so ``fit`` can reduce them under this strategy.
 
     Keras 3 averages a multi-worker run's per-step logs with
     ``strategy.reduce("MEAN", value, axis=0)``, which fails on the scalars
     every ``train_step`` returns ("Invalid reduction dimension 0 for input
     with 0 dimensions", tensorflow/tensorflow#72388). Under
     ``MultiWorkerMirroredStrategy`` on several machines each value becomes a
-    one-element vector, which that call reduces to the scalar mean; elsewhere
-    the logs are returned unchanged.
+    one-element vector, ``(1,)``, which that call reduces to the scalar mean;
+    elsewhere the logs stay scalars, ``()``.
     """
     strategy = tf.distribute.get_strategy()
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and _workers() > 1:
-        return {name: tf.reshape(value, (1,)) for name, value in logs.items()}
-    return logs
+        return (1,)
+    return ()
 
 
 def synchronize_batch_norm(model: keras.Model, synchronized: bool = True) -> int:

@@ -25,33 +25,13 @@ import keras  # noqa: E402
 from . import conditioning as _conditioning  # noqa: E402
 from . import distribute as _distribute  # noqa: E402
 from . import stabilizers as _stabilizers  # noqa: E402
-from .options import (  # noqa: E402  (the choices and options, re-exported)
-    AUGMENT,
+from .options import (  # noqa: E402  (re-exported: the options and two choices callers name)
     CONDITIONING,
-    D_UPDATES,
-    GENERATOR_LOSSES,
-    IMAGE_RANGES,
-    LABEL_SMOOTHING,
-    LATENT_DISTRIBUTIONS,
-    LOSSES,
     OPTIMIZERS,
     GANOptions,
 )
 
-__all__ = [
-    "AUGMENT",
-    "CONDITIONING",
-    "D_UPDATES",
-    "GAN",
-    "GENERATOR_LOSSES",
-    "IMAGE_RANGES",
-    "LABEL_SMOOTHING",
-    "LATENT_DISTRIBUTIONS",
-    "LOSSES",
-    "OPTIMIZERS",
-    "GANOptions",
-    "make_optimizer",
-]
+__all__ = ["CONDITIONING", "GAN", "OPTIMIZERS", "GANOptions", "make_optimizer"]
 
 
 def make_optimizer(
@@ -155,16 +135,20 @@ class GAN(keras.Model):
         self._signed_views: dict = {}
         self.ema_generator = None
         if options.ema_decay is not None:
-            self.ema_generator = keras.models.clone_model(generator)
-            self.ema_generator.set_weights(generator.get_weights())
-            self.ema_generator.trainable = False  # updated by averaging, never by gradients
-            self.ema_updates = keras.Variable(0, dtype="int64", trainable=False, name="ema_updates")
+            self._make_ema(generator)
         self.seed_generator = keras.random.SeedGenerator(options.seed, name="gan_seed")
+        # Under tf.distribute each replica's loss is a mean over its share of the batch.
+        self.replicas = tf.distribute.get_strategy().num_replicas_in_sync
         # The pieces the step calls: the loss (a pair of functions) and each network's penalties.
         self.game = _stabilizers.game_loss(options.loss, options.generator_loss)
         self.d_penalties = self._d_penalties()
         self.g_penalties = _weight_penalties(generator)
         self.d_clip = options.clip_bound  # clip D's weights after each update, or None
+        self.real_target = 0.9 if options.label_smoothing == "one_sided" else 1.0
+        self.draw_latents = _latent_draw(options.latent_distribution, self.replicas)
+        # D updates on fakes of their own before the one on G's fakes (all, with fresh_fakes).
+        self.extra_d_steps = options.d_steps - (0 if options.fresh_fakes else 1)
+        self.log_shape = _distribute.log_shape()
         names = (
             "d_loss",
             "d_loss_real",
@@ -200,6 +184,9 @@ class GAN(keras.Model):
         self.g_optimizer = g_optimizer
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
+        # What scale_loss multiplies by: 1, or mixed_float16's dynamic loss scale.
+        self.d_loss_scale = getattr(d_optimizer, "dynamic_scale", 1.0)
+        self.g_loss_scale = getattr(g_optimizer, "dynamic_scale", 1.0)
 
     @property
     def metrics(self):
@@ -226,53 +213,68 @@ class GAN(keras.Model):
             self._signed_views[id(generator)] = keras.Model(inputs, images)
         return self._signed_views[id(generator)]
 
-    def _update_ema(self):
+    def _make_ema(self, generator):
+        """A copy of ``generator`` to hold the moving average, and the pairs of variables to update.
+
+        Trainable weights are averaged; batch-norm statistics are copied (they
+        describe the current weights' activations); integer seed states are
+        left alone.
+        """
+        self.ema_generator = keras.models.clone_model(generator)
+        self.ema_generator.set_weights(generator.get_weights())
+        self.ema_generator.trainable = False  # updated by averaging, never by gradients
+        self.ema_updates = keras.Variable(0, dtype="int64", trainable=False, name="ema_updates")
+        pairs = list(zip(self.ema_generator.variables, generator.variables, strict=True))
+        self.ema_averaged = [(a, v) for a, v in pairs if v.trainable]
+        self.ema_copied = [(a, v) for a, v in pairs if not v.trainable and "float" in str(v.dtype)]
+
+    def update_ema(self):
         """``ema = d * ema + (1 - d) * weights``, with ``d`` warmed up as ``(1 + t) / (10 + t)``."""
-        self.ema_updates.assign_add(1)
-        steps = tf.cast(self.ema_updates, tf.float32)
+        steps = tf.cast(self.ema_updates.assign_add(1), tf.float32)
         decay = tf.minimum(self.options.ema_decay, (1.0 + steps) / (10.0 + steps))
-        for average, variable in zip(
-            self.ema_generator.variables, self.generator.variables, strict=True
-        ):
-            if variable.trainable:
-                average.assign(decay * average + (1.0 - decay) * variable)
-            elif "float" in str(variable.dtype):
-                # Batch-norm statistics are copied: they describe the current
-                # weights' activations. Integer seed states are left alone.
-                average.assign(variable)
+        for average, variable in self.ema_averaged:
+            average.assign(decay * average + (1.0 - decay) * variable)
+        for average, variable in self.ema_copied:
+            average.assign(variable)
 
     def get_config(self):
         return self.options.to_dict()
 
     # -- The pieces the step calls ---------------------------------------------
 
-    def sample_latent(self, n, given=None):
-        """Draw ``(n, latent_dim)`` latents from the configured distribution.
+    def generator_input(self, n, latents=None, labels=None):
+        """G's input for ``n`` fakes: fresh ``(n, latent_dim)`` latents, with ``labels`` if given.
 
-        Each replica of a distribution strategy draws its own latents. ``given``
-        (the latents a batch brought along, see :func:`ganutils.pipeline.make_dataset`)
-        is returned instead: exact comparisons (one device against several)
-        need the same latents on both sides.
+        The latents come from the configured distribution, each replica of a
+        distribution strategy drawing its own. ``latents`` (the ones a batch
+        brought along, see :func:`ganutils.pipeline.make_dataset`) are used
+        instead: exact comparisons (one device against several) need the same
+        latents on both sides.
         """
-        if given is not None:
-            return given
-        shape = (n, self.options.latent_dim)
-        seed = _distribute.replica_seed(self.seed_generator.next())
-        if self.options.latent_distribution == "gaussian":
-            return tf.random.stateless_normal(shape, seed=seed)
-        return tf.random.stateless_uniform(shape, seed=seed, minval=-1.0, maxval=1.0)
+        if latents is None:
+            latents = self.draw_latents((n, self.options.latent_dim), seed=self.seed_generator)
+        return latents if labels is None else [latents, labels]
 
-    def generate(self, n, latents=None, labels=None):
-        """``n`` fakes from fresh latents (or the batch's ``latents``), asked for ``labels``."""
-        latents = self.sample_latent(n, latents)
-        return self.generator(latents if labels is None else [latents, labels], training=True)
+    def sample_latent(self, n, given=None):
+        """``n`` latents from the configured distribution (``given``, if not None)."""
+        return self.generator_input(n, given)
 
     def targets(self, n):
         """D's cross-entropy targets ``(real, fake)``, ``(n, 1)`` each: 1 and 0, then the tricks.
 
+        The real target is :attr:`real_target`: 1, or 0.9 under one-sided
+        smoothing (Salimans et al. 2016). The random tricks are
+        :meth:`noisy_targets`. The losses other than ``"gan"`` ignore the targets.
+        """
+        if self.options.label_noise > 0.0 or self.options.label_smoothing == "two_sided":
+            return self.noisy_targets(n)
+        return tf.fill((n, 1), self.real_target), tf.zeros((n, 1))
+
+    def noisy_targets(self, n):
+        """The targets with flips and two-sided smoothing, each side drawn in turn.
+
         Exactly ``round(label_noise * n)`` targets of each side flip (ganhacks
-        #6), then ``label_smoothing`` softens them; the losses other than
-        ``"gan"`` ignore them.
+        #6), then ``label_smoothing`` softens them.
         """
         noise, smoothing = self.options.label_noise, self.options.label_smoothing
         pair = []
@@ -293,8 +295,7 @@ class GAN(keras.Model):
 
     def d_view(self, images, real=False):
         """The images as D sees them: augmented and noised as the options ask, else as they are."""
-        augment = self.options.augment
-        if augment == "both" or (augment == "real_only" and real):
+        if self.options.augment == "both" or (self.options.augment == "real_only" and real):
             images = _stabilizers.diff_augment(
                 images, self.options.augment_policy, seed=self.seed_generator
             )
@@ -347,11 +348,11 @@ class GAN(keras.Model):
         """One step of the game on a batch of real images, or of ``(images, latents)``.
 
         The recipe: make fakes; update D on the real images and the fakes
-        (:meth:`discriminator_step`, ``d_steps`` times); update G through the
-        updated D; update the moving average of G; log. G's tape records only
-        the generator's forward pass and G's loss: D's update in between runs
-        with the tape paused, so its gradient never reaches G and G's update
-        never touches D's weights.
+        (:meth:`discriminator_step`); update G through the updated D; update
+        the moving average of G; log. G's tape records only the generator's
+        forward pass and G's loss: D's update in between runs with the tape
+        paused, so its gradient never reaches G and G's update never touches
+        D's weights.
 
         A conditional GAN (``num_classes``) takes ``(images, labels)`` or
         ``(images, labels, latents)``.
@@ -359,32 +360,29 @@ class GAN(keras.Model):
         Raises:
             ValueError: A conditional GAN gets batches without labels.
         """
-        real_images, labels, latents = self._unpack(data)
+        real_images, n, labels, latents = self._unpack(data)
         if self.options.simultaneous:  # both updates from one forward pass
             return self._simultaneous_step(real_images, latents)
-        n = tf.shape(real_images)[0]
-        # All D updates but the last on fakes of their own; with fresh_fakes, all of them.
-        extra = self.options.d_steps if self.options.fresh_fakes else self.options.d_steps - 1
-        for _ in range(extra):
-            d_out = self.discriminator_step(real_images, self.generate(n, latents, labels), labels)
+        for _ in range(self.extra_d_steps):  # d_steps > 1, or fresh_fakes: D's own fakes
+            fakes = self.generator(self.generator_input(n, latents, labels), training=True)
+            d_logs = self.discriminator_step(real_images, fakes, labels)
         with tf.GradientTape() as tape:
-            fake_images = self.generate(n, latents, labels)
-            if not self.options.fresh_fakes:  # D's last update, on these very fakes
+            fake_images = self.generator(self.generator_input(n, latents, labels), training=True)
+            if not self.options.fresh_fakes:  # D's update on these very fakes, unrecorded
                 with tape.stop_recording():
-                    d_out = self.discriminator_step(real_images, fake_images, labels)
+                    d_logs = self.discriminator_step(real_images, fake_images, labels)
             g_loss = self.generator_loss(real_images, fake_images, labels)
-            loss = sum([penalty(None, None, None) for penalty in self.g_penalties], g_loss)
-            # A replica's share of the global-batch mean (and the mixed_float16 loss scale).
-            scaled = _distribute.scale_loss(self.g_optimizer, loss)
-        variables = self.generator.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        g_norm = _distribute.gradient_norm(self.g_optimizer, gradients)
-        self.g_optimizer.apply(gradients, variables)
+            loss = sum([penalty() for penalty in self.g_penalties], g_loss) / self.replicas
+            # (/ replicas: a replica's share of the global-batch mean; scale_loss: mixed_float16's)
+            scaled = self.g_optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, self.generator.trainable_variables)
+        g_norm = tf.linalg.global_norm(gradients) * self.replicas / self.g_loss_scale
+        self.g_optimizer.apply(gradients, self.generator.trainable_variables)
         if self.ema_generator is not None:
-            self._update_ema()
-        return self._log(d_out, g_loss, g_norm)
+            self.update_ema()
+        return self._log(*d_logs, g_loss, g_norm)
 
-    def discriminator_step(self, real_images, fake_images, labels=None):
+    def discriminator_step(self, real, fake, labels=None):
         """One update of D on real and fake images (two under ``d_updates="alternating"``).
 
         Returns:
@@ -392,41 +390,39 @@ class GAN(keras.Model):
             D's loss in its two halves (penalties aside), its logits before the
             update and the norm of its gradient.
         """
-        real_images, fake_images = self.d_view(real_images, real=True), self.d_view(fake_images)
-        targets = self.targets(tf.shape(real_images)[0])
+        real, fake = self.d_view(real, real=True), self.d_view(fake)
         if self.options.d_updates == "alternating":
-            return self._alternating_discriminator_step(real_images, fake_images, targets, labels)
+            return self._alternating_discriminator_step(real, fake, labels)
         critic = functools.partial(self.critic, labels=labels)
         with tf.GradientTape() as tape:
-            (real_logits, real_classes), (fake_logits, fake_classes) = self._d_scores(
-                real_images, fake_images, labels
-            )
+            if self.options.d_updates == "mixed":  # one forward pass over real and fake together
+                scores = self._mixed_scores(real, fake, labels)
+            else:
+                scores = self.score(real, labels), self.score(fake, labels)
+            (real_logits, real_classes), (fake_logits, fake_classes) = scores
+            targets = self.targets(tf.shape(real)[0])
             loss_real, loss_fake = self.game.d_loss(real_logits, fake_logits, targets)
             if real_classes is not None:  # AC-GAN: D also names the class of real and fake images
                 weight = self.options.class_loss_weight
                 loss_real += _conditioning.class_loss(labels, real_classes, weight)
                 loss_fake += _conditioning.class_loss(labels, fake_classes, weight)
-            penalties = [penalty(critic, real_images, fake_images) for penalty in self.d_penalties]
-            scaled = _distribute.scale_loss(self.d_optimizer, sum(penalties, loss_real + loss_fake))
-        variables = self.discriminator.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        norm = _distribute.gradient_norm(self.d_optimizer, gradients)
-        self.d_optimizer.apply(gradients, variables)
+            loss = sum([p(critic, real, fake) for p in self.d_penalties], loss_real + loss_fake)
+            scaled = self.d_optimizer.scale_loss(loss / self.replicas)
+        gradients = tape.gradient(scaled, self.discriminator.trainable_variables)
+        norm = tf.linalg.global_norm(gradients) * self.replicas / self.d_loss_scale
+        self.d_optimizer.apply(gradients, self.discriminator.trainable_variables)
         if self.d_clip is not None:  # WGAN keeps its critic Lipschitz by clipping
             _stabilizers.clip_weights(self.discriminator, self.d_clip)
         return loss_real, loss_fake, real_logits, fake_logits, norm
 
-    def generator_loss(self, real_images, fake_images, labels=None):
-        """G's loss on ``fake_images`` (made inside the caller's tape), through D as it is now."""
-        fake_images = self.d_view(fake_images)
+    def generator_loss(self, real, fake, labels=None):
+        """G's loss on the ``fake`` images (made inside the caller's tape), through D as it is."""
         if self.options.feature_matching:  # match D's features on real images instead
-            real_features = self.feature_model(self.d_view(real_images, real=True), training=True)
-            fake_features = self.feature_model(fake_images, training=True)
-            return _stabilizers.feature_matching_loss(real_features, fake_features)
-        real_logits = None
-        if self.game.pairs:  # G's loss pairs each fake with a real image
-            real_logits, _ = self.score(self.d_view(real_images, real=True), labels)
-        fake_logits, fake_classes = self.score(fake_images, labels)
+            return self._feature_matching_loss(real, fake)
+        fake = self.d_view(fake)  # (before the real images': the views draw in this order)
+        # Some losses (game.pairs) pair each fake with a real image.
+        real_logits = self.critic(self.d_view(real, real=True), labels) if self.game.pairs else None
+        fake_logits, fake_classes = self.score(fake, labels)
         loss = self.game.g_loss(fake_logits, real_logits)
         if fake_classes is not None:  # AC-GAN: fakes classified as the label they were asked for
             loss += _conditioning.class_loss(labels, fake_classes, self.options.class_loss_weight)
@@ -435,27 +431,37 @@ class GAN(keras.Model):
     # -- The step's plumbing and its other shapes --------------------------------
 
     def _unpack(self, data):
-        """A batch's real images (in the networks' range), labels or None, latents or None."""
-        parts = list(data) if isinstance(data, (tuple, list)) else [data]
-        labels = None
-        if self.options.num_classes is not None:
-            if len(parts) < 2:
-                raise ValueError(
-                    "a conditional GAN (num_classes set) trains on (images, labels) batches; "
-                    "pass labels= to ganutils.train.make_dataset"
-                )
-            labels = tf.cast(parts.pop(1), tf.int32)
-        real_images = parts[0]
-        if self.options.image_range == "unit":
-            real_images = (real_images + 1.0) / 2.0
-        return real_images, labels, parts[1] if len(parts) > 1 else None
+        """A batch's real images (in the networks' range), their number, labels, latents.
 
-    def _d_scores(self, real_images, fake_images, labels=None):
-        """``score`` of the real and of the fake images, as ``d_updates`` asks."""
-        if self.options.d_updates != "mixed":
-            return self.score(real_images, labels), self.score(fake_images, labels)
-        # One forward pass over real and fake together: batch normalisation
-        # computes its statistics over the mix (order within a batch is irrelevant).
+        Labels and latents are None where the batch has none.
+        """
+        parts = list(data) if isinstance(data, (tuple, list)) else [data]
+        labels = self._labels(parts) if self.options.num_classes is not None else None
+        images = parts[0] if self.options.image_range == "signed" else (parts[0] + 1.0) / 2.0
+        return images, tf.shape(images)[0], labels, parts[1] if len(parts) > 1 else None
+
+    def _labels(self, parts):
+        """A conditional batch's labels, taken out of ``parts`` (images, labels[, latents])."""
+        if len(parts) < 2:
+            raise ValueError(
+                "a conditional GAN (num_classes set) trains on (images, labels) batches; "
+                "pass labels= to ganutils.train.make_dataset"
+            )
+        return tf.cast(parts.pop(1), tf.int32)
+
+    def _feature_matching_loss(self, real_images, fake_images):
+        """Feature matching (Salimans et al. 2016): G matches D's mean features on real images."""
+        fake_images = self.d_view(fake_images)  # (fakes first: the views draw in this order)
+        real_features = self.feature_model(self.d_view(real_images, real=True), training=True)
+        fake_features = self.feature_model(fake_images, training=True)
+        return _stabilizers.feature_matching_loss(real_features, fake_features)
+
+    def _mixed_scores(self, real_images, fake_images, labels=None):
+        """``d_updates="mixed"``: one forward pass over real and fake together.
+
+        Batch normalisation then computes its statistics over the mix (order
+        within a batch is irrelevant).
+        """
         n = tf.shape(real_images)[0]
         both = None if labels is None else tf.concat([labels, labels], 0)
         logits, classes = self.score(tf.concat([real_images, fake_images], 0), both)
@@ -463,71 +469,107 @@ class GAN(keras.Model):
             return (logits[:n], None), (logits[n:], None)
         return (logits[:n], classes[:n]), (logits[n:], classes[n:])
 
-    def _alternating_discriminator_step(self, real_images, fake_images, targets, labels):
+    def _alternating_discriminator_step(self, real_images, fake_images, labels):
         """``d_updates="alternating"``: one D update on the real images, then one on the fakes."""
-        critic = functools.partial(self.critic, labels=labels)
-        variables, weight = self.discriminator.trainable_variables, self.options.class_loss_weight
-        sides = []
-        for images, side_targets, real in (
-            (real_images, targets[0], True),
-            (fake_images, targets[1], False),
-        ):
-            with tf.GradientTape() as tape:
-                logits, classes = self.score(images, labels)
-                loss = _stabilizers.cross_entropy(side_targets, logits)
-                if classes is not None:
-                    loss += _conditioning.class_loss(labels, classes, weight)
-                # Each update records its loss with its R1 or R2 term, weight penalties aside.
-                seen = (images, None) if real else (None, images)
-                weights = [p for p in self.d_penalties if isinstance(p, _stabilizers.WeightPenalty)]
-                for penalty in self.d_penalties:
-                    if penalty not in weights:
-                        loss += penalty(critic, *seen)
-                total = sum([penalty() for penalty in weights], loss)
-                scaled = _distribute.scale_loss(self.d_optimizer, total)
-            gradients = tape.gradient(scaled, variables)
-            sides.append((loss, logits, _distribute.gradient_norm(self.d_optimizer, gradients)))
-            self.d_optimizer.apply(gradients, variables)
-            if self.d_clip is not None:
-                _stabilizers.clip_weights(self.discriminator, self.d_clip)
+        targets = self.targets(tf.shape(real_images)[0])
+        sides = [
+            self._one_side_update(real_images, targets[0], labels, real=True),
+            self._one_side_update(fake_images, targets[1], labels, real=False),
+        ]
         (loss_real, real_logits, norm_real), (loss_fake, fake_logits, norm_fake) = sides
         return loss_real, loss_fake, real_logits, fake_logits, tf.sqrt(norm_real**2 + norm_fake**2)
+
+    def _one_side_update(self, images, targets, labels, *, real):
+        """One D update on one side's images: its cross-entropy, its R1 or R2 term, its weights."""
+        critic = functools.partial(self.critic, labels=labels)
+        with tf.GradientTape() as tape:
+            logits, classes = self.score(images, labels)
+            loss = _stabilizers.cross_entropy(targets, logits)
+            if classes is not None:
+                loss += _conditioning.class_loss(labels, classes, self.options.class_loss_weight)
+            # The update records its loss with its R1 or R2 term, weight penalties aside.
+            seen = (images, None) if real else (None, images)
+            weights = [p for p in self.d_penalties if isinstance(p, _stabilizers.WeightPenalty)]
+            for penalty in self.d_penalties:
+                if penalty not in weights:
+                    loss += penalty(critic, *seen)
+            total = sum([penalty() for penalty in weights], loss)
+            scaled = self.d_optimizer.scale_loss(total / self.replicas)
+        gradients = tape.gradient(scaled, self.discriminator.trainable_variables)
+        norm = tf.linalg.global_norm(gradients) * self.replicas / self.d_loss_scale
+        self.d_optimizer.apply(gradients, self.discriminator.trainable_variables)
+        if self.d_clip is not None:
+            _stabilizers.clip_weights(self.discriminator, self.d_clip)
+        return loss, logits, norm
 
     def _simultaneous_step(self, real_images, latents=None):
         """Both updates from one forward pass, as the TensorFlow DCGAN tutorial does."""
         n = tf.shape(real_images)[0]
         targets = self.targets(n)
-        latents = self.sample_latent(n, latents)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake_images = self.generator(latents, training=True)
-            (real_logits, _), (fake_logits, _) = self._d_scores(real_images, fake_images)
+            fake_images = self.generator(self.generator_input(n, latents), training=True)
+            (real_logits, _), (fake_logits, _) = (
+                self._mixed_scores(real_images, fake_images)
+                if self.options.d_updates == "mixed"
+                else (self.score(real_images), self.score(fake_images))
+            )
             loss_real, loss_fake = self.game.d_loss(real_logits, fake_logits, targets)
             g_loss = self.game.g_loss(fake_logits, None)
-            d_total = sum([p(None, None, None) for p in self.d_penalties], loss_real + loss_fake)
-            g_total = sum([p(None, None, None) for p in self.g_penalties], g_loss)
-            d_scaled = _distribute.scale_loss(self.d_optimizer, d_total)
-            g_scaled = _distribute.scale_loss(self.g_optimizer, g_total)
-        d_variables = self.discriminator.trainable_variables
-        g_variables = self.generator.trainable_variables
-        d_gradients = d_tape.gradient(d_scaled, d_variables)
-        g_gradients = g_tape.gradient(g_scaled, g_variables)
-        d_norm = _distribute.gradient_norm(self.d_optimizer, d_gradients)
-        g_norm = _distribute.gradient_norm(self.g_optimizer, g_gradients)
-        self.d_optimizer.apply(d_gradients, d_variables)
-        self.g_optimizer.apply(g_gradients, g_variables)
+            d_total = sum([penalty() for penalty in self.d_penalties], loss_real + loss_fake)
+            g_total = sum([penalty() for penalty in self.g_penalties], g_loss)
+            d_scaled = self.d_optimizer.scale_loss(d_total / self.replicas)
+            g_scaled = self.g_optimizer.scale_loss(g_total / self.replicas)
+        norms = []
+        for tape, scaled, optimizer, network, loss_scale in (
+            (d_tape, d_scaled, self.d_optimizer, self.discriminator, self.d_loss_scale),
+            (g_tape, g_scaled, self.g_optimizer, self.generator, self.g_loss_scale),
+        ):
+            gradients = tape.gradient(scaled, network.trainable_variables)
+            norms.append(tf.linalg.global_norm(gradients) * self.replicas / loss_scale)
+            optimizer.apply(gradients, network.trainable_variables)
         if self.ema_generator is not None:
-            self._update_ema()
-        return self._log((loss_real, loss_fake, real_logits, fake_logits, d_norm), g_loss, g_norm)
+            self.update_ema()
+        return self._log(loss_real, loss_fake, real_logits, fake_logits, norms[0], g_loss, norms[1])
 
-    def _log(self, d_out, g_loss, g_norm):
+    def _log(self, loss_real, loss_fake, real_logits, fake_logits, d_norm, g_loss, g_norm):
         """Add the step's values to the running means; return the logs ``fit`` reports."""
-        real, fake, real_logits, fake_logits, d_norm = d_out
         d_real, d_fake = (tf.reduce_mean(tf.sigmoid(x)) for x in (real_logits, fake_logits))
         # In the trackers' order: d_loss, d_loss_real, d_loss_fake, g_loss, d_real, d_fake, norms.
-        values = (real + fake, real, fake, g_loss, d_real, d_fake, d_norm, g_norm)
-        for tracker, value in zip(self.trackers.values(), values, strict=True):
+        values = (loss_real + loss_fake, loss_real, loss_fake, g_loss, d_real, d_fake)
+        for tracker, value in zip(self.trackers.values(), (*values, d_norm, g_norm), strict=True):
             tracker.update_state(value)
-        return _distribute.step_logs({name: t.result() for name, t in self.trackers.items()})
+        # log_shape is (1,) on a multi-worker cluster: see ganutils.distribute.log_shape.
+        return {name: tf.reshape(t.result(), self.log_shape) for name, t in self.trackers.items()}
+
+
+#: Each latent distribution's draw of a sample: Keras' own, and a stateless one for replicas.
+_LATENT_DRAWS = {
+    "gaussian": (keras.random.normal, tf.random.stateless_normal),
+    "uniform": (
+        functools.partial(keras.random.uniform, minval=-1.0, maxval=1.0),
+        functools.partial(tf.random.stateless_uniform, minval=-1.0, maxval=1.0),
+    ),
+}
+
+
+def _latent_draw(distribution: str, replicas: int):
+    """``draw(shape, seed=seed_generator)`` for ``distribution``: Keras' own on one replica.
+
+    On several, each replica folds its index into the seed
+    (:func:`ganutils.distribute.replica_seed`), or every replica of a
+    distribution strategy would read the same mirrored seed and draw the same
+    latents. The seed is brought into int32 first, as Keras brings its own
+    (XLA needs int32 seeds).
+    """
+    draw, stateless = _LATENT_DRAWS[distribution]
+    if replicas == 1:
+        return draw
+
+    def folded(shape, seed):
+        seed = tf.cast(tf.math.floormod(seed.next(), tf.int32.max - 1), tf.int32)
+        return stateless(shape, seed=_distribute.replica_seed(seed))
+
+    return folded
 
 
 def _weight_penalties(network) -> list:

@@ -141,7 +141,7 @@ def relativistic_losses(real_logits, fake_logits):
 
 def cross_entropy(targets, logits):
     """Mean sigmoid cross-entropy; ``targets`` may be soft (and above 1, as ganhacks allows)."""
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits))
+    return ops.mean(ops.binary_crossentropy(targets, logits, from_logits=True))
 
 
 def cross_entropy_losses(real_logits, fake_logits, targets):
@@ -152,13 +152,15 @@ def cross_entropy_losses(real_logits, fake_logits, targets):
         targets: ``(real_targets, fake_targets)``, each ``(n, 1)``: 1 and 0, or
             as label smoothing and flips made them.
     """
-    real_targets, fake_targets = targets
-    return cross_entropy(real_targets, real_logits), cross_entropy(fake_targets, fake_logits)
+    real = ops.mean(ops.binary_crossentropy(targets[0], real_logits, from_logits=True))
+    return real, ops.mean(ops.binary_crossentropy(targets[1], fake_logits, from_logits=True))
 
 
 def non_saturating_generator_loss(fake_logits, real_logits=None):
     """G maximises ``log D(G(z))``: the cross-entropy of its fakes against 1 (ganhacks #2)."""
-    return cross_entropy(tf.ones_like(fake_logits), fake_logits)
+    return ops.mean(
+        ops.binary_crossentropy(ops.ones_like(fake_logits), fake_logits, from_logits=True)
+    )
 
 
 def minimax_generator_loss(fake_logits, real_logits=None):

@@ -10,6 +10,7 @@ from keras import layers
 import ganutils.data as data
 import ganutils.gan as engine
 import ganutils.models as models
+import ganutils.options as gan_options
 import ganutils.stabilizers as st
 import ganutils.studies as studies
 import ganutils.train as train
@@ -620,7 +621,7 @@ def test_relativistic_r1_r2_trains_under_mixed_precision(real_batch, precision):
 
 
 def test_every_loss_name_is_one_entry_of_the_table():
-    assert engine.LOSSES == tuple(st.GAME_LOSSES)
+    assert gan_options.LOSSES == tuple(st.GAME_LOSSES)
     assert st.game_loss("gan", "minimax").g_loss is st.minimax_generator_loss
     assert st.game_loss("hinge", "minimax") is st.GAME_LOSSES["hinge"]  # only "gan" reads it
     assert engine.GANOptions(latent_dim=4, loss="wgan").clip_bound == st.WGAN_CLIP
