@@ -9,6 +9,8 @@ Used together by :func:`ganutils.train.train_mnist`, in this order:
 - :class:`Checkpoint`: both models, both optimizers, the epoch and the random
   state, written atomically, so an interrupted run resumes where it stopped
   (its format lives in :mod:`ganutils.checkpoint`; re-exported here).
+- :class:`SaveGenerator`: the generator to sample from (the moving average,
+  when there is one) as a ``.keras`` file that plain Keras loads.
 
 :class:`QualityCheck` adds quality scores to the history, and
 :class:`StepValues` recovers each step's own value from the running means
@@ -40,6 +42,7 @@ from .viz import grid_array  # noqa: E402
 
 __all__ = [
     "CHECKPOINT_FILE",  # from ganutils.checkpoint, where the format lives
+    "GENERATOR_FILE",
     "RUNTIME_OPTIONS",  # from ganutils.checkpoint
     "SCORES",
     "Checkpoint",  # from ganutils.checkpoint
@@ -48,6 +51,7 @@ __all__ = [
     "ProgressBar",
     "QualityCheck",
     "SampleGrid",
+    "SaveGenerator",
     "StepValues",
     "StopAfterEpoch",
     "TrainingGif",
@@ -495,6 +499,31 @@ class OverfitCheck(keras.callbacks.Callback):
             )
             logs[f"rt_{name}"] = _stabilizers.real_sign(logits)
         logs["rt_gap"] = logs["rt_train"] - logs["rt_heldout"]
+
+
+GENERATOR_FILE = "generator.keras"
+
+
+class SaveGenerator(keras.callbacks.Callback):
+    """Write the GAN's sampler to ``out_dir/generator.keras`` after every epoch.
+
+    The sampler is the generator the book draws from: the exponential moving
+    average when the run keeps one, with images in [-1, 1]. The file is a
+    plain Keras model: ``keras.saving.load_model(path)`` loads it in a Python
+    that never imports ``ganutils`` as long as the generator is built from
+    Keras' own layers (the recipe's is; ``g_noise`` adds a custom layer and
+    then needs ``import ganutils`` first). Written to a temporary file and
+    renamed, so a crash mid-write leaves the previous file whole.
+    """
+
+    def __init__(self, out_dir):
+        super().__init__()
+        self.path = Path(out_dir) / GENERATOR_FILE
+
+    def on_epoch_end(self, epoch, logs=None):
+        partial = self.path.with_name(f".{self.path.stem}.partial.keras")
+        self.model.sampler.save(partial)
+        partial.replace(self.path)
 
 
 class StopAfterEpoch(keras.callbacks.Callback):

@@ -451,6 +451,17 @@ class TrainingMonitor(keras.callbacks.Callback):
         if self.verbose:  # wrapped to the book's 88-character text column
             print(textwrap.fill(message, width=88, subsequent_indent="    "))
 
+    def _check_below(self, signature: str, value, floor: float, detail: str) -> None:
+        """:meth:`_check` ``signature`` for an epoch mean below ``floor``; skip a NaN one.
+
+        ``detail`` formats the value (``"D's loss averaged {:.4f}"``); the floor follows it.
+        """
+        value = float(value)
+        if math.isfinite(value):
+            self._check(
+                signature, value < floor, value, f"{detail.format(value)} (below {floor:g})"
+            )
+
     # -- Keras hooks ------------------------------------------------------------
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -489,22 +500,18 @@ class TrainingMonitor(keras.callbacks.Callback):
         logs = logs or {}
         if self.stopped_at is not None:
             return
-        d_loss = float(logs.get("d_loss", math.nan))
-        if math.isfinite(d_loss):
-            self._check(
-                "discriminator_wins",
-                d_loss < self.d_loss_floor,
-                d_loss,
-                f"D's loss averaged {d_loss:.4f} this epoch (below {self.d_loss_floor:g})",
-            )
-        g_norm = float(logs.get("g_grad_norm", math.nan))
-        if math.isfinite(g_norm):
-            self._check(
-                "vanishing_gradient",
-                g_norm < self.min_grad_norm,
-                g_norm,
-                f"G's gradient norm averaged {g_norm:.2e} (below {self.min_grad_norm:g})",
-            )
+        self._check_below(
+            "discriminator_wins",
+            logs.get("d_loss", math.nan),
+            self.d_loss_floor,
+            "D's loss averaged {:.4f} this epoch",
+        )
+        self._check_below(
+            "vanishing_gradient",
+            logs.get("g_grad_norm", math.nan),
+            self.min_grad_norm,
+            "G's gradient norm averaged {:.2e}",
+        )
         if self.latents is not None and self.model is not None:
             samples = np.asarray(self.model.sampler(self.latents, training=False))
             diversity = sample_diversity(samples)

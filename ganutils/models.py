@@ -104,18 +104,36 @@ def _check_block(filters, kernel_size, strides, activation, dropout) -> None:
         raise ValueError(f"dropout must lie in [0, 1); got {dropout!r}")
 
 
-def _finish_block(block, batch_norm, activation, negative_slope, dropout, name, noise=0.0):
-    """Append [BatchNorm] -> [activation] -> [GaussianNoise] -> [Dropout] to ``block``'s layers."""
-    if batch_norm:
-        block.append(layers.BatchNormalization())
+def _after_weights(batch_norm, activation, negative_slope, dropout, noise=0.0) -> list:
+    """What follows a weight layer: [BatchNorm] -> [activation] -> [GaussianNoise] -> [Dropout]."""
+    stack = [layers.BatchNormalization()] if batch_norm else []
     act = _activation(activation, negative_slope, None)
     if act is not None:
-        block.append(act)
+        stack.append(act)
     if noise:
-        block.append(layers.GaussianNoise(noise))
+        stack.append(layers.GaussianNoise(noise))
     if dropout:
-        block.append(layers.Dropout(dropout))
-    return keras.Sequential(block, name=name)
+        stack.append(layers.Dropout(dropout))
+    return stack
+
+
+def _finish_block(block, batch_norm, activation, negative_slope, dropout, name, noise=0.0):
+    """``block``'s layers, then those of :func:`_after_weights`, as one ``keras.Sequential``."""
+    after = _after_weights(batch_norm, activation, negative_slope, dropout, noise)
+    return keras.Sequential([*block, *after], name=name)
+
+
+def _offset(seed: int | None, offset: int) -> int | None:
+    """The seed of a network's ``offset``-th initialiser: ``seed + offset`` (``None`` stays)."""
+    return None if seed is None else seed + offset
+
+
+def _check_network(filters, activation) -> None:
+    """The checks G and D share: at least 2 filters (halved once) and a hidden activation."""
+    _check_positive("filters", filters)
+    if filters < 2:
+        raise ValueError(f"filters must be at least 2; got {filters}")
+    _check_choice("activation", activation, ("leaky_relu", "relu"))
 
 
 def _regularizer(l1: float, l2: float):
@@ -255,12 +273,9 @@ def up_block(
 
 def _check_generator(latent_dim, filters, channels, num_classes, activation, output_activation):
     _check_positive("latent_dim", latent_dim)
-    _check_positive("filters", filters)
+    _check_network(filters, activation)
     _check_positive("channels", channels)
     _conditioning.check_classes("num_classes", num_classes)
-    if filters < 2:
-        raise ValueError(f"filters must be at least 2; got {filters}")
-    _check_choice("activation", activation, ("leaky_relu", "relu"))
     _check_choice("output_activation", output_activation, ("tanh", "sigmoid"))
 
 
@@ -321,29 +336,25 @@ def build_generator(
     latent = keras.Input((latent_dim,), name="latent")
     inputs, x = _conditioning.join_label_to_latent(latent, num_classes)
     x = _dense_to_7x7(x, filters, init, regularizer, batch_norm, activation, dropout, noise)
+    both = {  # the options both blocks share
+        "kernel_size": kernel_size,
+        "upsample": upsample,
+        "kernel_initializer": kernel_initializer,
+        "kernel_regularizer": regularizer,
+    }
     x = up_block(
         filters // 2,
-        kernel_size=kernel_size,
         batch_norm=batch_norm,
         activation=activation,
         dropout=dropout,
-        upsample=upsample,
-        kernel_initializer=kernel_initializer,
-        kernel_regularizer=regularizer,
         noise=noise,
-        seed=None if seed is None else seed + 1,
+        seed=_offset(seed, 1),
         name="up_14x14",
+        **both,
     )(x)
+    # The output layer: no batch normalisation, no activation but the output's (DCGAN).
     x = up_block(
-        channels,
-        kernel_size=kernel_size,
-        batch_norm=False,
-        activation=None,
-        upsample=upsample,
-        kernel_initializer=kernel_initializer,
-        kernel_regularizer=regularizer,
-        seed=None if seed is None else seed + 2,
-        name="up_28x28",
+        channels, batch_norm=False, activation=None, seed=_offset(seed, 2), name="up_28x28", **both
     )(x)
     image = layers.Activation(output_activation, name=output_activation)(x)
     return keras.Model(inputs, image, name=name)
@@ -351,27 +362,20 @@ def build_generator(
 
 def _dense_to_7x7(x, filters, init, regularizer, batch_norm, activation, dropout, noise):
     """The generator's first layer: dense to 7 x 7 x ``filters``, normalised and activated."""
-    x = layers.Dense(
+    dense = layers.Dense(
         7 * 7 * filters,
         use_bias=not batch_norm,
         kernel_initializer=init,
         kernel_regularizer=regularizer,
-    )(x)
-    if batch_norm:
-        x = layers.BatchNormalization()(x)
-    x = _activation(activation, 0.2, None)(x)
-    if noise:
-        x = layers.GaussianNoise(noise)(x)
-    if dropout:
-        x = layers.Dropout(dropout)(x)
-    return layers.Reshape((7, 7, filters))(x)
+    )
+    after = _after_weights(batch_norm, activation, 0.2, dropout, noise)
+    for layer in (dense, *after, layers.Reshape((7, 7, filters))):
+        x = layer(x)
+    return x
 
 
 def _check_discriminator(filters, activation, num_classes, auxiliary_classes) -> None:
-    _check_positive("filters", filters)
-    if filters < 2:
-        raise ValueError(f"filters must be at least 2; got {filters}")
-    _check_choice("activation", activation, ("leaky_relu", "relu"))
+    _check_network(filters, activation)
     _conditioning.check_classes("num_classes", num_classes)
     _conditioning.check_classes("auxiliary_classes", auxiliary_classes)
 
@@ -430,37 +434,29 @@ def build_discriminator(
     regularizer = _regularizer(l1, l2)
     image = keras.Input(image_shape, name="image")
     inputs, x = _conditioning.join_label_as_channel(image, num_classes)
-    x = down_block(
-        filters // 2,
-        kernel_size=kernel_size,
-        batch_norm=False,
-        activation=activation,
-        dropout=dropout,
-        downsample=downsample,
-        kernel_initializer=kernel_initializer,
-        kernel_regularizer=regularizer,
-        spectral_norm=spectral_norm,
-        seed=seed,
-        name="down_14x14",
-    )(x)
+    both = {  # the options both blocks share
+        "kernel_size": kernel_size,
+        "activation": activation,
+        "dropout": dropout,
+        "downsample": downsample,
+        "kernel_initializer": kernel_initializer,
+        "kernel_regularizer": regularizer,
+        "spectral_norm": spectral_norm,
+    }
+    # No batch normalisation on the input layer (DCGAN).
+    x = down_block(filters // 2, batch_norm=False, seed=seed, name="down_14x14", **both)(x)
     x = down_block(
         filters,
-        kernel_size=kernel_size,
         batch_norm=batch_norm,
-        activation=activation,
-        dropout=dropout,
-        downsample=downsample,
-        kernel_initializer=kernel_initializer,
-        kernel_regularizer=regularizer,
-        spectral_norm=spectral_norm,
-        seed=None if seed is None else seed + 1,
+        seed=_offset(seed, 1),
         name="down_7x7",
+        **both,
     )(x)
     if minibatch_stddev:
         x = _stabilizers.MinibatchStddev(name="minibatch_stddev")(x)
     x = layers.Flatten()(x)
     dense = {
-        "kernel_initializer": _initializer(kernel_initializer, None if seed is None else seed + 2),
+        "kernel_initializer": _initializer(kernel_initializer, _offset(seed, 2)),
         "kernel_regularizer": regularizer,
     }
     logit = _logit_layer(1 + (auxiliary_classes or 0), spectral_norm=spectral_norm, **dense)(x)

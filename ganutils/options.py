@@ -10,6 +10,8 @@ from :mod:`ganutils.gan`, which re-exports them.
 from __future__ import annotations
 
 import dataclasses
+import inspect
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -27,6 +29,7 @@ __all__ = [
     "OPTIMIZERS",
     "WGAN_CLIP",
     "GANOptions",
+    "option_fields",
 ]
 
 D_UPDATES = ("separate", "mixed", "alternating")
@@ -358,3 +361,102 @@ class GANOptions:
     def names(cls) -> tuple[str, ...]:
         """The option names, in the order of the fields."""
         return tuple(field.name for field in dataclasses.fields(cls))
+
+    @classmethod
+    def of(cls, config, **changes) -> GANOptions:
+        """The options a run's config carries (its fields of the same names), with ``changes``.
+
+        The configs that carry them get them from :func:`option_fields`, so
+        this is the one place a config becomes engine options.
+
+        Raises:
+            ValueError: An option the engine refuses, named.
+        """
+        return cls(**{**{name: getattr(config, name) for name in cls.names()}, **changes})
+
+
+def option_fields(
+    defaults: Mapping[str, object] | None = None,
+    *,
+    types: Mapping[str, str] | None = None,
+    after: Mapping[str, str] | None = None,
+):
+    """A class decorator: every field of :class:`GANOptions`, as fields of a run's config.
+
+    A config such as :class:`ganutils.train.TrainConfig` carries the engine's
+    options flat, under their own names, beside fields of its own. Put this
+    under ``@dataclasses.dataclass``: it adds each option to the class's
+    annotations with GANOptions' type and default, so an option is declared
+    (and documented) once, in GANOptions, and reaches every config from there.
+
+    Args:
+        defaults: The config's default for an option where it differs from
+            GANOptions' (an option without a default there, ``latent_dim``,
+            needs one).
+        types: A narrower annotation for an option, e.g. ``{"seed": "int"}``
+            where the config always has one.
+        after: Where the options stand among the config's own fields: an
+            option named here follows the config field given, every other
+            one the option before it in GANOptions' order. Options before the
+            first one named come after the config's own fields.
+
+    Raises:
+        TypeError: The class declares an option itself, ``after`` names an
+            unknown field, or an option has no default.
+    """
+    defaults, types, after = dict(defaults or {}), dict(types or {}), dict(after or {})
+
+    def decorate(cls):
+        own = dict(inspect.get_annotations(cls))
+        declared = sorted(set(own) & set(GANOptions.names()))
+        if declared:
+            raise TypeError(
+                f"{cls.__name__} declares {declared} itself; the engine's options come from "
+                "GANOptions (set a different default in option_fields' defaults)"
+            )
+        fields = {field.name: field for field in dataclasses.fields(GANOptions)}
+        annotations = {}
+        for name in _field_order(list(own), after):
+            if name in own:
+                annotations[name] = own[name]
+            else:
+                annotations[name] = types.get(name, fields[name].type)
+                setattr(cls, name, _config_field(fields[name], defaults))
+        cls.__annotations__ = annotations
+        return cls
+
+    unknown = sorted((set(defaults) | set(types)) - set(GANOptions.names()))
+    if unknown:
+        raise TypeError(f"defaults and types name options of GANOptions; got {unknown}")
+    return decorate
+
+
+def _config_field(option: dataclasses.Field, defaults: Mapping[str, object]) -> dataclasses.Field:
+    """The config's field for ``option``: its default from ``defaults``, else GANOptions'."""
+    if option.name in defaults:
+        return dataclasses.field(default=defaults[option.name])
+    if option.default is not dataclasses.MISSING:
+        return dataclasses.field(default=option.default)
+    if option.default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=option.default_factory)
+    raise TypeError(f"GANOptions.{option.name} has no default: give the config one in defaults")
+
+
+def _field_order(own: list[str], after: Mapping[str, str]) -> list[str]:
+    """The config's own fields with the options among them, placed as ``after`` says."""
+    wrong = sorted(
+        f"{option} after {field}"
+        for option, field in after.items()
+        if option not in GANOptions.names() or field not in own
+    )
+    if wrong:
+        raise TypeError(f"after places options of GANOptions after the config's fields; {wrong}")
+    runs: dict[str | None, list[str]] = {}
+    anchor = None
+    for name in GANOptions.names():
+        anchor = after.get(name, anchor)
+        runs.setdefault(anchor, []).append(name)
+    order = []
+    for name in own:
+        order += [name, *runs.pop(name, [])]
+    return order + runs.pop(None, [])

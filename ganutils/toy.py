@@ -29,16 +29,19 @@ import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 from . import gan as _gan  # noqa: E402
+from . import options as _options  # noqa: E402
 from .checkpoint import Checkpoint  # noqa: E402
 
 __all__ = [
     "MIXTURES",
+    "RECIPE",
     "Snapshots",
     "ToyConfig",
     "build_discriminator",
     "build_generator",
     "build_toy_gan",
     "centers",
+    "draw_points",
     "evaluate",
     "load_toy_gan",
     "mixture",
@@ -218,13 +221,38 @@ def build_discriminator(
 # -- Training -----------------------------------------------------------------------------
 
 
+#: Where the toy's engine options differ from :class:`ganutils.options.GANOptions`' defaults.
+RECIPE = {
+    # A 16-dimensional latent vector: plenty for 2-D points (GANOptions has no default).
+    "latent_dim": 16,
+    # Every run is seeded: its weights, data and steps come from this.
+    "seed": 0,
+}
+
+
+# Where the engine's options stand among the toy's own fields: latent_dim where it always
+# stood, the others after clipnorm, so the fields ToyConfig had before it carried them keep
+# their order (seed, GANOptions' last, stays last).
+_PLACES = {"latent_dim": "batch_size", "latent_distribution": "clipnorm"}
+
+
 @dataclasses.dataclass(frozen=True)
+@_options.option_fields(RECIPE, types={"seed": "int"}, after=_PLACES)
 class ToyConfig:
-    """A toy run: data set, model sizes, optimiser and length.
+    """A toy run: data set, model sizes, optimiser, length and the engine's options.
 
     ``steps`` counts generator updates; they run in ``steps // check_every``
     Keras epochs of ``check_every`` steps, so callbacks (snapshots, the
     training monitor, checkpoints) act every ``check_every`` steps.
+
+    Besides the fields declared here, every option of the engine
+    (``generator_loss``, ``d_steps``, ``loss``, ``ema_decay``, ``latent_dim``,
+    ``seed``, ...: each field of :class:`ganutils.options.GANOptions`) is a
+    field of this config under the same name, with GANOptions' type, default
+    and documentation, except for the defaults in :data:`RECIPE`;
+    :func:`ganutils.options.option_fields` adds them, as it does to
+    :class:`ganutils.train.TrainConfig`. So
+    ``ToyConfig(generator_loss="minimax", d_steps=5)`` is a whole run.
 
     The defaults are the healthy baseline of the failure chapter: it covers
     all 8 ring modes in about 1,000 steps. Its Adam runs without momentum
@@ -237,7 +265,6 @@ class ToyConfig:
     steps: int = 2000
     check_every: int = 100
     batch_size: int = 256
-    latent_dim: int = 16
     g_hidden: int = 128
     d_hidden: int = 128
     depth: int = 3
@@ -249,11 +276,10 @@ class ToyConfig:
     d_dropout: float = 0.0
     d_l2: float = 0.0
     clipnorm: float | None = None
-    seed: int = 0
 
     def __post_init__(self):
         _check_mixture(self.mixture)
-        for name in ("steps", "check_every", "batch_size", "latent_dim", "g_hidden", "d_hidden"):
+        for name in ("steps", "check_every", "batch_size", "g_hidden", "d_hidden"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}")
@@ -267,6 +293,15 @@ class ToyConfig:
                 raise ValueError(f"{name} must be positive; got {value!r}")
         if self.optimizer not in _gan.OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {_gan.OPTIMIZERS}; got {self.optimizer!r}")
+        self.gan_options()  # the engine's own check of its options
+
+    def gan_options(self) -> _gan.GANOptions:
+        """The engine's options for this run, validated by :class:`ganutils.gan.GANOptions`.
+
+        Raises:
+            ValueError: An option the engine refuses, named.
+        """
+        return _options.GANOptions.of(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -275,7 +310,6 @@ class ToyConfig:
 def build_toy_gan(
     config: ToyConfig,
     *,
-    gan_options: dict | None = None,
     generator: keras.Model | None = None,
     discriminator: keras.Model | None = None,
     d_optimizer: keras.optimizers.Optimizer | None = None,
@@ -284,9 +318,8 @@ def build_toy_gan(
     """A compiled :class:`ganutils.gan.GAN` of the toy MLPs (or of the models given).
 
     Args:
-        config: The run's configuration.
-        gan_options: Extra keyword arguments for ``GAN(...)`` (for example
-            ``{"generator_loss": "minimax", "d_steps": 5}``).
+        config: The run's configuration, the engine's options among its
+            fields (for example ``ToyConfig(generator_loss="minimax", d_steps=5)``).
         generator, discriminator: Models to use instead of the config's MLPs.
         d_optimizer, g_optimizer: Optimizers to use instead of the config's
             (its ``optimizer``, learning rates, betas and ``clipnorm``).
@@ -301,8 +334,7 @@ def build_toy_gan(
         l2=config.d_l2,
         seed=config.seed + 1000,
     )
-    options = {"seed": config.seed, **(gan_options or {})}
-    gan = _gan.GAN(generator, discriminator, latent_dim=config.latent_dim, **options)
+    gan = _gan.GAN(generator, discriminator, config.gan_options())
 
     def optimizer(rate):
         return _gan.make_optimizer(
@@ -320,7 +352,12 @@ def build_toy_gan(
     return gan
 
 
-def _checkpoint(out_dir, config: ToyConfig, gan_options: dict | None):
+# The fields ToyConfig had before it carried the engine's options: a checkpoint keeps
+# them at the top of its saved configuration, and the options apart.
+_SAVED_AT_TOP = ("latent_dim", "seed")
+
+
+def _checkpoint(out_dir, config: ToyConfig):
     saved = config.to_dict()
     # ``steps`` may grow on resume (a finished run extended), like ``epochs`` on MNIST.
     del saved["steps"]
@@ -328,31 +365,34 @@ def _checkpoint(out_dir, config: ToyConfig, gan_options: dict | None):
     # the only choice then, so it is left out of the saved config and they still load.
     if saved["optimizer"] == "adam":
         del saved["optimizer"]
-    return Checkpoint(out_dir, config={**saved, "gan_options": dict(gan_options or {})})
+    # The engine's options are saved as they were when they came apart from the config,
+    # a dict of the ones that differ from the toy's defaults, so those checkpoints load.
+    defaults = {field.name: field.default for field in dataclasses.fields(ToyConfig)}
+    options = {
+        name: saved.pop(name) for name in _options.GANOptions.names() if name not in _SAVED_AT_TOP
+    }
+    changed = {name: value for name, value in options.items() if value != defaults[name]}
+    return Checkpoint(out_dir, config={**saved, "gan_options": changed})
 
 
-def load_toy_gan(
-    out_dir,
-    config: ToyConfig,
-    *,
-    gan_options: dict | None = None,
-    d_optimizer: keras.optimizers.Optimizer | None = None,
-    g_optimizer: keras.optimizers.Optimizer | None = None,
-):
+def load_toy_gan(out_dir, config: ToyConfig, **models):
     """Rebuild a toy run's GAN from the checkpoint in ``out_dir``: ``(gan, epochs_done)``.
 
-    Pass the run's ``gan_options`` and, if it used its own, optimizers of the
-    same kind (their state is restored too).
+    Args:
+        out_dir: The run's folder.
+        config: The run's :class:`ToyConfig`.
+        models: The ``generator``, ``discriminator``, ``d_optimizer`` or
+            ``g_optimizer`` the run was given (:func:`build_toy_gan`); its own
+            optimizers must be given again as new ones of the same kind (their
+            state is restored too).
 
     Raises:
         ValueError: No checkpoint there, or one of another configuration or models.
     """
-    checkpoint = _checkpoint(out_dir, config, gan_options)
+    checkpoint = _checkpoint(out_dir, config)
     if checkpoint.read_meta() is None:
         raise ValueError(f"out_dir holds no checkpoint: {checkpoint.path} does not exist")
-    gan = build_toy_gan(
-        config, gan_options=gan_options, d_optimizer=d_optimizer, g_optimizer=g_optimizer
-    )
+    gan = build_toy_gan(config, **models)
     return gan, checkpoint.restore(gan)
 
 
@@ -404,14 +444,10 @@ class Snapshots(keras.callbacks.Callback):
 def train_toy(
     config: ToyConfig,
     *,
-    gan_options: dict | None = None,
-    generator: keras.Model | None = None,
-    discriminator: keras.Model | None = None,
-    d_optimizer: keras.optimizers.Optimizer | None = None,
-    g_optimizer: keras.optimizers.Optimizer | None = None,
     callbacks: list | None = None,
     samples: int = 1000,
     out_dir: str | os.PathLike | None = None,
+    **models,
 ):
     """Train a GAN on a 2-D mixture; return ``(gan, history, snapshots)``.
 
@@ -419,17 +455,17 @@ def train_toy(
     (seeded by ``config.seed``), reshuffled every epoch.
 
     Args:
-        config: The run's :class:`ToyConfig`.
-        gan_options, generator, discriminator, d_optimizer, g_optimizer: See
-            :func:`build_toy_gan`.
+        config: The run's :class:`ToyConfig`, the engine's options among its fields.
         callbacks: More Keras callbacks (a :class:`ganutils.diagnostics.TrainingMonitor`,
             a :class:`ganutils.checkpoint.Checkpoint`, ...).
         samples: Points per snapshot.
         out_dir: Keep a :class:`ganutils.checkpoint.Checkpoint` here after
             every epoch and resume from it when it holds one (of the same
-            configuration and options; anything else raises ``ValueError``).
+            configuration; anything else raises ``ValueError``).
             The checkpoint callback runs after ``callbacks``, so a monitor that
             stops a diverged run does so before its weights could be saved.
+        models: ``generator``, ``discriminator``, ``d_optimizer`` or
+            ``g_optimizer`` instead of the config's (see :func:`build_toy_gan`).
 
     Returns:
         The GAN, the Keras history dict (per epoch of ``check_every`` steps:
@@ -437,14 +473,7 @@ def train_toy(
         ``modes_covered`` and ``high_quality``), and the :class:`Snapshots`.
     """
     _config.seed_everything(config.seed)
-    gan = build_toy_gan(
-        config,
-        gan_options=gan_options,
-        generator=generator,
-        discriminator=discriminator,
-        d_optimizer=d_optimizer,
-        g_optimizer=g_optimizer,
-    )
+    gan = build_toy_gan(config, **models)
     rng = np.random.default_rng(config.seed)
     pool = mixture(config.mixture, config.check_every * config.batch_size, seed=rng)
     dataset = (
@@ -457,7 +486,7 @@ def train_toy(
     callbacks = list(callbacks or [])
     initial_epoch = 0
     if out_dir is not None:
-        checkpoint = _checkpoint(out_dir, config, gan_options)
+        checkpoint = _checkpoint(out_dir, config)
         os.makedirs(out_dir, exist_ok=True)
         initial_epoch = checkpoint.restore(gan)
         callbacks.append(checkpoint)
@@ -481,6 +510,29 @@ def train_toy(
 # -- Plots --------------------------------------------------------------------------------
 
 
+def draw_points(
+    axis, points, mixture: str, *, title: str, margin: float = 1.5, fontsize: int = 8
+) -> None:
+    """One panel: 2-D ``points`` (blue dots) over the mixture's mode centres (red crosses).
+
+    The panel is square, without ticks, and reaches ``margin`` beyond the
+    outermost centre; ``title`` is set in ``fontsize``.
+    """
+    points = np.asarray(points)
+    modes = centers(mixture)
+    reach = float(np.abs(modes).max()) + margin
+    axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color="tab:blue")
+    axis.scatter(modes[:, 0], modes[:, 1], s=30, marker="x", color="tab:red")
+    axis.set_xlim(-reach, reach)
+    axis.set_ylim(-reach, reach)
+    axis.set_aspect("equal")
+    axis.set_xticks([])
+    axis.set_yticks([])
+    axis.set_xlabel("x", fontsize=8)
+    axis.set_ylabel("y", fontsize=8)
+    axis.set_title(title, fontsize=fontsize)
+
+
 def plot_snapshots(snapshots: Snapshots, *, count: int = 6, title: str | None = None):
     """Scatter the generator's points at ``count`` evenly spaced snapshots, modes marked.
 
@@ -491,26 +543,16 @@ def plot_snapshots(snapshots: Snapshots, *, count: int = 6, title: str | None = 
     if not snapshots.points:
         raise ValueError("snapshots holds no points yet: train first")
     picks = np.unique(np.linspace(0, len(snapshots.points) - 1, count).round().astype(int))
-    modes = centers(snapshots.mixture)
-    reach = np.abs(modes).max() + 1.5
     figure = Figure(figsize=(2.2 * len(picks), 2.6))
     axes = figure.subplots(1, len(picks), squeeze=False)
     for axis, index in zip(axes[0], picks, strict=True):
-        points = snapshots.points[index]
         score = snapshots.scores[index]
-        axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color="tab:blue")
-        axis.scatter(modes[:, 0], modes[:, 1], s=30, marker="x", color="tab:red")
-        axis.set_xlim(-reach, reach)
-        axis.set_ylim(-reach, reach)
-        axis.set_aspect("equal")
-        axis.set_xticks([])
-        axis.set_yticks([])
-        axis.set_xlabel("x", fontsize=8)
-        axis.set_ylabel("y", fontsize=8)
-        axis.set_title(
-            f"step {snapshots.steps[index]}\n{score['modes_covered']}/{score['modes']} modes, "
-            f"{score['high_quality']:.0%} hq",
-            fontsize=8,
+        draw_points(
+            axis,
+            snapshots.points[index],
+            snapshots.mixture,
+            title=f"step {snapshots.steps[index]}\n{score['modes_covered']}/{score['modes']} "
+            f"modes, {score['high_quality']:.0%} hq",
         )
     if title:
         figure.suptitle(title, fontsize=10)

@@ -37,9 +37,11 @@ from . import conditioning as _conditioning  # noqa: E402
 from . import distribute as _distribute  # noqa: E402
 from . import gan as _gan  # noqa: E402
 from . import models as _models  # noqa: E402
+from . import options as _options  # noqa: E402
 from .pipeline import make_dataset  # noqa: E402  (re-exported: the chapters build batches here)
 
 __all__ = [
+    "RECIPE",
     "TrainConfig",
     "build_gan",
     "fixed_latents",
@@ -51,8 +53,34 @@ __all__ = [
 
 # -- The book's recipe ----------------------------------------------------------
 
+#: Where the recipe's engine options differ from :class:`ganutils.options.GANOptions`' defaults.
+RECIPE = {
+    # A 100-dimensional latent vector, as in DCGAN (GANOptions has no default).
+    "latent_dim": 100,
+    # One-sided label smoothing (real targets 0.9, Salimans et al. 2016), ganhacks #6.
+    "label_smoothing": "one_sided",
+    # Samples from a moving average of G's weights: one of the recipe's three departures.
+    "ema_decay": 0.99,
+    # Every run is seeded: its weights, data order, latents and steps come from this.
+    "seed": 42,
+}
+
+# Where the engine's options stand among the recipe's own fields (each of these follows the
+# field named, the options after it in GANOptions' order follow it), so that to_dict, the
+# repr and the config table of chapter 4 keep the order they always had. A new option of
+# GANOptions follows the one before it there.
+_PLACES = {
+    "latent_dim": "max_digits",
+    "latent_distribution": "lr_decay",
+    "seed": "batch_norm",
+    "loss": "grid_size",
+    "image_range": "kernel_initializer",
+    "num_classes": "l2",
+}
+
 
 @dataclasses.dataclass(frozen=True)
+@_options.option_fields(RECIPE, types={"seed": "int"}, after=_PLACES)
 class TrainConfig:
     """Everything that defines a training run of the book's MNIST DCGAN.
 
@@ -64,12 +92,22 @@ class TrainConfig:
     an exponential moving average of the generator's weights (decay 0.99)
     for sampling. Every field is a plain value, so a config is saved beside its
     checkpoints as JSON and compared on resume.
+
+    Besides the fields declared here, every option of the engine
+    (``latent_dim``, ``label_smoothing``, ``d_steps``, ``ema_decay``,
+    ``loss``, ``r1_gamma``, ``augment``, ``num_classes``, ``seed``, ...: each
+    field of :class:`ganutils.options.GANOptions`) is a field of this config
+    under the same name, with GANOptions' type, default and documentation,
+    except for the defaults in :data:`RECIPE` (and ``seed``, always an
+    integer here); :func:`ganutils.options.option_fields` adds them.
+    :meth:`gan_options` hands them to the engine. One difference:
+    ``instance_noise_steps`` defaults to the whole run
+    (``epochs * steps_per_epoch``) when ``instance_noise`` is set.
     """
 
     epochs: int = 15
     batch_size: int = 64
     max_digits: int | None = None
-    latent_dim: int = 100
     # Image channels: 1 for MNIST, 3 for StackedMNIST (ganutils.stacked).
     channels: int = 1
     g_filters: int = 64
@@ -80,40 +118,14 @@ class TrainConfig:
     beta_1: float = 0.5
     beta_2: float = 0.999
     lr_decay: float | None = None
-    latent_distribution: str = "gaussian"
-    d_updates: str = "separate"
-    label_smoothing: str = "one_sided"
-    label_noise: float = 0.0
-    generator_loss: str = "non_saturating"
-    d_steps: int = 1
-    simultaneous: bool = False
-    fresh_fakes: bool = False
-    ema_decay: float | None = 0.99
     batch_norm: bool = True
-    seed: int = 42
     grid_size: int = 64
-    # The stabilisers of chapter 7, all off by default (see ganutils.gan.GANOptions,
-    # ganutils.models and ganutils.stabilizers). instance_noise is the initial std; it falls to 0
-    # over instance_noise_steps generator steps (default: the whole run).
-    loss: str = "gan"
-    gp_weight: float = 10.0
-    r1_gamma: float | None = None
-    r2_gamma: float | None = None
-    gamma_end_share: float | None = None
-    gamma_steps: int | None = None
-    clip_value: float | None = None
-    instance_noise: float | None = None
-    instance_noise_steps: int | None = None
-    augment: str | None = None
-    augment_policy: str = "color,translation,cutout"
-    feature_matching: bool = False
     optimizer: str = "adam"
     # The alternatives to the DCGAN practices that chapter 8's ablation measures.
     downsample: str = "strided"
     upsample: str = "transposed"
     d_activation: str = "leaky_relu"
     kernel_initializer: str = "dcgan"
-    image_range: str = "signed"
     spectral_norm: bool = False
     minibatch_stddev: bool = False
     d_dropout: float = 0.0
@@ -121,12 +133,6 @@ class TrainConfig:
     g_noise: float = 0.0
     l1: float = 0.0
     l2: float = 0.0
-    # Conditioning on the digit's label ("Use the labels"): None trains the unconditional GAN;
-    # 10 for MNIST. conditioning "channels" (label as an extra channel of D's input) or
-    # "auxiliary" (AC-GAN: D classifies), see ganutils.gan.GANOptions.
-    num_classes: int | None = None
-    conditioning: str = "channels"
-    class_loss_weight: float = 1.0
     # How the run executes, not what it learns (a checkpoint moves freely between
     # them; see ganutils.distribute). batch_size is the global batch.
     strategy: str = "default"
@@ -202,11 +208,10 @@ class TrainConfig:
         Raises:
             ValueError: An option the engine refuses, named.
         """
-        # Every engine option is a field of this config under the same name.
-        values = {name: getattr(self, name) for name in _gan.GANOptions.names()}
+        changes = {}
         if self.instance_noise is not None and self.instance_noise_steps is None:
-            values["instance_noise_steps"] = self.epochs * steps_per_epoch
-        return _gan.GANOptions(**values)
+            changes["instance_noise_steps"] = self.epochs * steps_per_epoch
+        return _options.GANOptions.of(self, **changes)
 
     @classmethod
     def for_profile(cls, profile: _config.Profile | str | None = None, **overrides) -> TrainConfig:
@@ -475,6 +480,7 @@ def _run_callbacks(config: TrainConfig, out_dir, gan: _gan.GAN, extra_callbacks)
             *(extra_callbacks or []),  # before LossHistory, so their logs are recorded
             _callbacks.LossHistory(out, initial_epoch=initial_epoch),
             _callbacks.TrainingGif(out / "samples", out / "training.gif"),
+            _callbacks.SaveGenerator(out),  # generator.keras: plain Keras loads it
             checkpoint,  # last: everything the epoch wrote is in place before it is marked done
         ]
     else:
@@ -594,6 +600,7 @@ def _run_command(args) -> int:
         print(
             f"the run in {out} is complete: {done} of {config.epochs} epochs are trained. "
             f"Outputs: {out / 'samples'}, {out / 'training.gif'}, {out / 'history.csv'}, "
+            f"{out / _callbacks.GENERATOR_FILE}, "
             f"{out / _checkpoint.CHECKPOINT_FILE}. Pass a larger --epochs to train on."
         )
         return 0

@@ -21,14 +21,14 @@ def built(name: str, footing: str = "rescue-ring"):
     """The toy GAN that the study trains for variant ``name`` (compiled, not trained)."""
     variant = next(v for v in footings.toy_variants() if v.name == name)
     config = dataclasses.replace(
-        toy.ToyConfig(**footings.FOOTINGS[footing]), **dict(variant.overrides)
+        toy.ToyConfig(**footings.FOOTINGS[footing]), **variant.overrides, **variant.gan_options
     )
     models = {}
     if variant.discriminator is not None:
         models["discriminator"] = variant.discriminator(config)
     if variant.generator is not None:
         models["generator"] = variant.generator(config)
-    return toy.build_toy_gan(config, gan_options=dict(variant.gan_options), **models)
+    return toy.build_toy_gan(config, **models)
 
 
 def learning_rate(optimizer) -> float:

@@ -32,12 +32,14 @@ def mnist_gan(name: str):
 def toy_gan(name: str):
     variant = next(v for v in modern.toy_variants() if v.name == name)
     config = dataclasses.replace(
-        toy.ToyConfig(**footings.FOOTINGS["healthy-ring"]), **dict(variant.overrides)
+        toy.ToyConfig(**footings.FOOTINGS["healthy-ring"]),
+        **variant.overrides,
+        **variant.gan_options,
     )
     extra = {}
     if variant.discriminator is not None:
         extra["discriminator"] = variant.discriminator(config)
-    return toy.build_toy_gan(config, gan_options=dict(variant.gan_options), **extra)
+    return toy.build_toy_gan(config, **extra)
 
 
 def test_relativistic_r1_r2_runs_at_the_papers_adam_with_both_penalties():

@@ -7,7 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ganutils import studies, toy
+from ganutils import callbacks, studies, toy
+from ganutils import gan as engine
 
 
 @pytest.mark.parametrize(("name", "k"), [("ring", 8), ("grid", 25)])
@@ -76,6 +77,9 @@ def test_evaluate_non_finite_points_are_low_quality():
         (lambda: toy.ToyConfig(steps=250, check_every=100), "multiple of check_every"),
         (lambda: toy.ToyConfig(mixture="spiral"), "name must be one of"),
         (lambda: toy.ToyConfig(learning_rate=0), "learning_rate must be positive"),
+        (lambda: toy.ToyConfig(latent_dim=0), "latent_dim must be a positive integer"),
+        (lambda: toy.ToyConfig(d_steps=0), "d_steps must be a positive integer"),
+        (lambda: toy.ToyConfig(loss="lsgan"), "loss must be one of"),
         (lambda: toy.build_discriminator(dropout=1.0), "dropout"),
         (lambda: toy.build_generator(hidden=0), "hidden"),
     ],
@@ -112,6 +116,24 @@ def test_train_toy_resumes_from_its_checkpoint(tmp_path):
     assert gan.g_optimizer.iterations.numpy() == 150
     with pytest.raises(ValueError, match="different configuration"):
         toy.train_toy(toy.ToyConfig(steps=150, learning_rate=1e-2, **small), out_dir=tmp_path)
+
+
+def test_the_config_carries_the_engine_options_and_saves_them_apart(tmp_path):
+    config = toy.ToyConfig(
+        steps=20, check_every=20, batch_size=32, g_hidden=8, d_hidden=8, d_steps=2, seed=3
+    )
+    gan = toy.build_toy_gan(config)
+    assert gan.options == config.gan_options()
+    assert (gan.options.d_steps, gan.options.seed, gan.options.latent_dim) == (2, 3, 16)
+    toy.train_toy(config, samples=10, out_dir=tmp_path)
+    saved = callbacks.Checkpoint(tmp_path).read_meta()["config"]
+    # As checkpoints were written when the options were a dict beside the config:
+    # the ones that differ from the toy's defaults, apart; latent_dim and seed on top.
+    assert saved["gan_options"] == {"d_steps": 2}
+    assert (saved["latent_dim"], saved["seed"]) == (16, 3)
+    assert not set(saved) & set(engine.GANOptions.names()) - {"latent_dim", "seed"}
+    with pytest.raises(ValueError, match="different configuration"):
+        toy.load_toy_gan(tmp_path, dataclasses.replace(config, d_steps=1))
 
 
 def test_load_toy_gan_without_checkpoint_raises(tmp_path):

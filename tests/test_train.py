@@ -5,6 +5,8 @@ import pytest
 
 import ganutils.data as data
 import ganutils.gan as engine
+import ganutils.options as gan_options
+import ganutils.toy as toy
 import ganutils.train as train
 
 TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 16, "batch_size": 32, "grid_size": 4}
@@ -23,7 +25,7 @@ def _changed(before, after):
     return [not np.array_equal(b, a) for b, a in zip(before, after, strict=True)]
 
 
-@pytest.mark.parametrize("d_updates", engine.D_UPDATES)
+@pytest.mark.parametrize("d_updates", gan_options.D_UPDATES)
 def test_one_step_gives_finite_losses_and_moves_both_models(real_batch, d_updates):
     gan = train.build_gan(train.TrainConfig(**TINY, d_updates=d_updates))
     g_before, d_before = _weights(gan.generator), _weights(gan.discriminator)
@@ -114,7 +116,7 @@ def test_alternating_updates_step_the_discriminator_twice(real_batch):
     assert int(gan.g_optimizer.iterations.numpy()) == 1
 
 
-@pytest.mark.parametrize("loss", engine.GENERATOR_LOSSES)
+@pytest.mark.parametrize("loss", gan_options.GENERATOR_LOSSES)
 def test_generator_losses_match_their_formulas(loss):
     import tensorflow as tf
 
@@ -348,3 +350,82 @@ def test_the_config_turns_into_engine_options_in_one_place():
     assert fixed.gan_options(steps_per_epoch=10).instance_noise_steps == 7
     gan = train.build_gan(config, steps_per_epoch=10)
     assert gan.options == options and gan.get_config() == options.to_dict()
+
+
+def _declared_in_class_body(cls) -> set[str]:
+    """The fields the class statement of ``cls`` declares itself (read from its source)."""
+    import ast
+    import inspect
+    import textwrap
+
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+    return {s.target.id for s in body if isinstance(s, ast.AnnAssign)}
+
+
+@pytest.mark.parametrize(
+    ("config", "recipe", "steps"),
+    [(train.TrainConfig, train.RECIPE, {"steps_per_epoch": 1}), (toy.ToyConfig, toy.RECIPE, {})],
+)
+def test_the_configs_take_every_engine_option_from_its_one_declaration(config, recipe, steps):
+    import dataclasses
+
+    declared = _declared_in_class_body(config)
+    assert {"batch_size", "learning_rate"} <= declared  # the source reader finds the own fields
+    assert not declared & set(engine.GANOptions.names())  # no option declared a second time
+    fields = {field.name: field for field in dataclasses.fields(config)}
+    assert set(fields) == declared | set(engine.GANOptions.names())
+    for option in dataclasses.fields(engine.GANOptions):
+        field = fields[option.name]
+        assert field.default == recipe.get(option.name, option.default), option.name
+        assert field.type == ("int" if option.name == "seed" else option.type), option.name
+    assert set(recipe) <= set(engine.GANOptions.names())
+    assert config().gan_options(**steps) == engine.GANOptions.of(config())
+
+
+def test_a_new_engine_option_becomes_a_config_field_by_itself(monkeypatch):
+    import dataclasses
+
+    from ganutils import options
+
+    extended = dataclasses.make_dataclass(
+        "Extended",
+        [("spectral_gap", "float", dataclasses.field(default=0.5))],
+        bases=(options.GANOptions,),
+        frozen=True,
+    )
+    monkeypatch.setattr(options, "GANOptions", extended)
+
+    @dataclasses.dataclass(frozen=True)
+    @options.option_fields({"latent_dim": 8}, after={"latent_dim": "epochs"})
+    class Probe:
+        epochs: int = 1
+        batch_size: int = 2
+
+    names = [field.name for field in dataclasses.fields(Probe)]
+    assert names == ["epochs", *extended.names(), "batch_size"]
+    assert Probe().spectral_gap == 0.5
+    assert extended.of(Probe(spectral_gap=2.0)).spectral_gap == 2.0
+
+
+def test_option_fields_refuses_a_second_declaration_and_a_missing_default():
+    from ganutils import options
+
+    with pytest.raises(TypeError, match=r"declares \['loss'\] itself"):
+
+        @options.option_fields({"latent_dim": 8})
+        class Twice:
+            loss: str = "hinge"
+
+    with pytest.raises(TypeError, match="latent_dim has no default"):
+
+        @options.option_fields()
+        class NoLatent:
+            epochs: int = 1
+
+    with pytest.raises(TypeError, match="options of GANOptions"):
+        options.option_fields({"epochs": 3})
+    with pytest.raises(TypeError, match="after the config's fields"):
+
+        @options.option_fields({"latent_dim": 8}, after={"loss": "nowhere"})
+        class Misplaced:
+            epochs: int = 1

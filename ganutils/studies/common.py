@@ -106,9 +106,11 @@ class Variant:
             :class:`ganutils.toy.ToyConfig` fields for toy runs
             (``{"d_dropout": 0.5}``, ``{"optimizer": "rmsprop"}``),
             :class:`ganutils.train.TrainConfig` fields for MNIST runs.
-        gan_options: Extra :class:`ganutils.gan.GANOptions` for toy runs
-            (``{"loss": "wgan_gp", "d_steps": 5}``); MNIST runs set them
-            through ``overrides``, which the config validates.
+        gan_options: The engine options a toy variant changes
+            (``{"loss": "wgan_gp", "d_steps": 5}``). They are
+            :class:`ganutils.toy.ToyConfig` fields like ``overrides``, and are
+            applied with them; a study keeps them apart to record them in its
+            rows. MNIST runs set them through ``overrides``.
         generator: ``(config) -> model`` replacing the default toy generator, or ``None``.
         discriminator: ``(config) -> model`` replacing the default toy
             discriminator, or ``None``.
@@ -175,7 +177,7 @@ def run_toy(variant: Variant, base: _toy.ToyConfig, seed: int, *, sigmas: float 
         ``seconds`` (the whole run), ``step_ms`` (median time of one training
         step) and ``points`` (the final ``(n, 2)`` samples).
     """
-    config = dataclasses.replace(base, seed=seed, **dict(variant.overrides))
+    config = dataclasses.replace(base, seed=seed, **{**variant.overrides, **variant.gan_options})
     models = {}
     if variant.generator is not None:
         models["generator"] = variant.generator(config)
@@ -183,9 +185,7 @@ def run_toy(variant: Variant, base: _toy.ToyConfig, seed: int, *, sigmas: float 
         models["discriminator"] = variant.discriminator(config)
     timer = StepTimer()
     start = time.perf_counter()
-    _, _, snapshots = _toy.train_toy(
-        config, gan_options=dict(variant.gan_options), callbacks=[timer], **models
-    )
+    _, _, snapshots = _toy.train_toy(config, callbacks=[timer], **models)
     seconds = time.perf_counter() - start
     points = snapshots.points[-1]
     score = _toy.evaluate(points, config.mixture, sigmas=sigmas)
@@ -232,17 +232,16 @@ def sweep(
     *,
     seeds: list[int],
     metric: str = "modes_covered",
-    gan_options: dict | None = None,
 ) -> np.ndarray:
     """Train one toy run per grid cell and seed; return the final ``metric`` per run.
 
     Args:
-        config: The base configuration; each run replaces two of its fields and the seed.
+        config: The base configuration, the engine's options among its fields;
+            each run replaces two of its fields and the seed.
         rows, cols: ``(field, values)`` of :class:`ganutils.toy.ToyConfig` to
             vary, e.g. ``("learning_rate", [1e-4, 1e-3, 1e-2])``.
         seeds: Seeds per cell.
         metric: A key of :func:`ganutils.toy.evaluate`'s result, read from the last snapshot.
-        gan_options: As in :func:`ganutils.toy.train_toy`.
 
     Returns:
         ``(len(rows values), len(cols values), len(seeds))`` float array.
@@ -263,7 +262,7 @@ def sweep(
         for j, col in enumerate(cols[1]):
             for k, seed in enumerate(seeds):
                 run = dataclasses.replace(config, **{rows[0]: row, cols[0]: col, "seed": seed})
-                _, _, snapshots = _toy.train_toy(run, gan_options=gan_options)
+                _, _, snapshots = _toy.train_toy(run)
                 results[i, j, k] = snapshots.scores[-1][metric]
     return results
 
@@ -287,26 +286,18 @@ def plot_points(
         The Matplotlib figure; each panel's title gives its modes covered and
         high-quality share.
     """
-    centres = _toy.centers(mixture)
     figure = Figure(figsize=(2.6 * len(names), 2.8))
     axes = figure.subplots(1, len(names), squeeze=False)
     for axis, name in zip(axes[0], names, strict=True):
         result = results[name][run]
-        points = np.asarray(result["points"])
-        axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color="tab:blue")
-        axis.scatter(centres[:, 0], centres[:, 1], s=30, marker="x", color="tab:red")
-        axis.set_title(
-            f"{name}\n{result['modes_covered']} modes, {result['high_quality']:.0%} HQ",
+        _toy.draw_points(
+            axis,
+            result["points"],
+            mixture,
+            title=f"{name}\n{result['modes_covered']} modes, {result['high_quality']:.0%} HQ",
+            margin=1.0,
             fontsize=9,
         )
-        limit = float(np.abs(centres).max()) + 1.0
-        axis.set_xlim(-limit, limit)
-        axis.set_ylim(-limit, limit)
-        axis.set_aspect("equal")
-        axis.set_xticks([])
-        axis.set_yticks([])
-        axis.set_xlabel("x", fontsize=8)
-        axis.set_ylabel("y", fontsize=8)
     figure.tight_layout()
     return figure
 

@@ -18,7 +18,6 @@ resumes where it stopped (rows already in ``results.jsonl`` are skipped).
 
 from __future__ import annotations
 
-import argparse
 import functools
 from collections.abc import Sequence
 from typing import Any
@@ -254,23 +253,13 @@ def _as_uint8(images) -> list:
     return ((np.asarray(images) + 1.0) * 127.5).round().clip(0, 255).astype("uint8").tolist()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m ganutils.studies.conditional --out DIR``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m ganutils.studies.conditional",
-        description="Conditional GANs (label as input, AC-GAN) against the book's recipe; resumes.",
-        parents=[_runner.parent_parser()],
-    )
-    parser.add_argument("--budget", type=float, default=_footings.MNIST_BUDGET_SECONDS)
-    args = parser.parse_args(argv)
-    run_study(
-        args.out,
-        seeds=args.seeds,
-        profile=_runner.start(args),
-        budget_seconds=args.budget,
-        log=_runner.log_to_stderr,
-    )
-    return 0
+#: The command line: ``python -m ganutils.studies.conditional --out DIR``.
+main = _runner.command_line(
+    run_study,
+    prog="python -m ganutils.studies.conditional",
+    description="Conditional GANs (label as input, AC-GAN) against the book's recipe; resumes.",
+    flags={"--budget": _runner.budget_flag(_footings.MNIST_BUDGET_SECONDS)},
+)
 
 
 if __name__ == "__main__":

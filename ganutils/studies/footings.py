@@ -27,7 +27,6 @@ runs the study; it appends one JSON line per run and resumes where it stopped.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
@@ -430,7 +429,10 @@ def toy_row(variant, footing: str, seed: int, steps: int = TOY_STEPS) -> dict:
             variant, gan_options={**variant.gan_options, "instance_noise_steps": steps // 2}
         )
     result = _common.run_toy(variant, base, seed)
-    config = dataclasses.replace(base, seed=seed, **dict(variant.overrides))
+    # The row's config holds the run's engine options too (ToyConfig carries them).
+    config = dataclasses.replace(
+        base, seed=seed, **dict(variant.overrides), **dict(variant.gan_options)
+    )
     points = np.round(np.asarray(result.pop("points"))[:POINTS_KEPT], 3)
     return {
         **result,
@@ -631,29 +633,19 @@ def settings_table(settings: Sequence[Setting] = (*SETTINGS, *IMAGE_SETTINGS)) -
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m ganutils.studies.footings --out ganutils/results/stabilisers``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m ganutils.studies.footings",
-        description="Every stabiliser at its authors' settings, on two footings; resumes.",
-        parents=[_runner.parent_parser()],
-    )
-    parser.add_argument("--footings", nargs="+", default=[*FOOTINGS, *MNIST_FOOTINGS])
-    parser.add_argument("--toy-steps", type=int, default=TOY_STEPS)
-    parser.add_argument(
-        "--budget", type=float, default=None, help="MNIST training seconds (default: the footing's)"
-    )
-    args = parser.parse_args(argv)
-    run_study(
-        args.out,
-        footings=args.footings,
-        seeds=args.seeds,
-        profile=_runner.start(args),
-        toy_steps=args.toy_steps,
-        budget_seconds=args.budget,
-        log=_runner.log_to_stderr,
-    )
-    return 0
+#: The command line: ``python -m ganutils.studies.footings --out ganutils/results/stabilisers``.
+main = _runner.command_line(
+    run_study,
+    prog="python -m ganutils.studies.footings",
+    description="Every stabiliser at its authors' settings, on two footings; resumes.",
+    flags={
+        "--footings": {"nargs": "+", "default": [*FOOTINGS, *MNIST_FOOTINGS]},
+        "--toy-steps": {"type": int, "default": TOY_STEPS},
+        "--budget": _runner.budget_flag(
+            None, help="MNIST training seconds (default: the footing's)"
+        ),
+    },
+)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ study; it appends one JSON line per run and resumes where it stopped.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import time
@@ -82,19 +81,23 @@ __all__ = [
 #: The name of the book's recipe in every table (``"baseline"`` in the results files).
 RECIPE = "DCGAN recipe"
 
+
+def _chapter7(name: str) -> _footings.Setting:
+    """The setting ``name`` of chapter 7's study (:data:`ganutils.studies.footings.SETTINGS`)."""
+    return next(s for s in _footings.SETTINGS if s.name == name)
+
+
 #: The four setups beside the recipe, each at its paper's published settings.
 SETUPS = (
-    _footings.Setting(
-        "hinge + spectral norm",
-        "a too-sharp discriminator",
-        source="miyato2018spectral",
+    # Miyato et al.'s spectral norm as chapter 7 runs it (target, paper, Adam, sweep), with
+    # the paper's hinge loss.
+    dataclasses.replace(
+        _chapter7("spectral norm"),
+        name="hinge + spectral norm",
         settings="hinge loss, spectral norm in D, Adam 2e-4, beta (0.5, 0.999), 1 D step",
-        optimizer={"optimizer": "adam", "learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999},
         options={"loss": "hinge"},
-        layer="spectral_norm",
-        sweep=True,
     ),
-    next(s for s in _footings.SETTINGS if s.name == "WGAN-GP"),
+    _chapter7("WGAN-GP"),
     _footings.Setting(
         "R1",
         "no convergence near the equilibrium",
@@ -583,34 +586,21 @@ def setups_table() -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m ganutils.studies.modern --out ganutils/results/modern``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m ganutils.studies.modern",
-        description="The modern baseline against the folklore, on toy, MNIST and "
-        "StackedMNIST; resumes.",
-        parents=[_runner.parent_parser()],
-    )
-    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
-    parser.add_argument("--toy-steps", type=int, default=_footings.TOY_STEPS)
-    parser.add_argument("--budget", type=float, default=_footings.MNIST_BUDGET_SECONDS)
-    parser.add_argument("--stacked-steps", type=int, default=STACKED_STEPS)
-    parser.add_argument("--stacked-samples", type=int, default=STACKED_SAMPLES)
-    parser.add_argument("--stacked-stacks", type=int, default=STACKED_STACKS)
-    args = parser.parse_args(argv)
-    run_study(
-        args.out,
-        parts=args.parts,
-        seeds=args.seeds,
-        profile=_runner.start(args),
-        toy_steps=args.toy_steps,
-        budget_seconds=args.budget,
-        stacked_steps=args.stacked_steps,
-        stacked_samples=args.stacked_samples,
-        stacked_stacks=args.stacked_stacks,
-        log=_runner.log_to_stderr,
-    )
-    return 0
+#: The command line: ``python -m ganutils.studies.modern --out ganutils/results/modern``.
+main = _runner.command_line(
+    run_study,
+    prog="python -m ganutils.studies.modern",
+    description="The modern baseline against the folklore, on toy, MNIST and "
+    "StackedMNIST; resumes.",
+    flags={
+        "--parts": {"nargs": "+", "choices": PARTS, "default": list(PARTS)},
+        "--toy-steps": {"type": int, "default": _footings.TOY_STEPS},
+        "--budget": _runner.budget_flag(_footings.MNIST_BUDGET_SECONDS),
+        "--stacked-steps": {"type": int, "default": STACKED_STEPS},
+        "--stacked-samples": {"type": int, "default": STACKED_SAMPLES},
+        "--stacked-stacks": {"type": int, "default": STACKED_STACKS},
+    },
+)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ its row is found by, and how to train it) and hands them to
 skipped, every other one appends its row (flushed to disk) as it finishes, so
 a study stopped at any point resumes where it stopped. Their command lines
 share :func:`parent_parser` (``--out``, ``--profile``, ``--seeds``) and
-:func:`start`.
+:func:`start`, and :func:`command_line` makes the whole of such a command line.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from . import common as _common
 __all__ = [
     "RESULTS_FILE",
     "Run",
+    "budget_flag",
     "check_seeds",
+    "command_line",
     "get_profile",
     "log_to_stderr",
     "parent_parser",
@@ -127,3 +129,51 @@ def start(args: argparse.Namespace) -> _config.Profile:
 def log_to_stderr(line: str) -> None:
     """A command line's ``log``: one line to stderr, flushed."""
     print(line, file=sys.stderr, flush=True)
+
+
+def budget_flag(default: float | None, **options) -> dict:
+    """The keywords of ``add_argument("--budget")``: seconds, into ``budget_seconds``."""
+    return {
+        "dest": "budget_seconds",
+        "metavar": "BUDGET",
+        "type": float,
+        "default": default,
+        **options,
+    }
+
+
+def command_line(
+    run_study: Callable[..., object],
+    *,
+    prog: str,
+    description: str,
+    flags: Mapping[str, Mapping],
+) -> Callable[[Sequence[str] | None], int]:
+    """A study's ``main(argv=None) -> int``: parse ``argv``, set up the profile, call ``run_study``.
+
+    ``main`` parses the flags of :func:`parent_parser` and the study's own,
+    then runs ``run_study(out, seeds=..., profile=start(args), log=log_to_stderr,
+    **own)``, ``own`` holding each of ``flags`` under its ``dest``: give ``dest``
+    (and ``metavar``) where the keyword of ``run_study`` is not the flag's name,
+    as :func:`budget_flag` does. It returns 0, the exit status.
+
+    Args:
+        run_study: The study's ``run_study``.
+        prog: The command (``"python -m ganutils.studies.footings"``), for the usage line.
+        description: What it does, in one line.
+        flags: Each flag of the study (``"--toy-steps"``) and its ``add_argument`` keywords.
+    """
+
+    def main(argv: Sequence[str] | None = None) -> int:
+        parser = argparse.ArgumentParser(
+            prog=prog, description=description, parents=[parent_parser()]
+        )
+        for flag, options in flags.items():
+            parser.add_argument(flag, **options)
+        args = parser.parse_args(argv)
+        own = {name: value for name, value in vars(args).items() if name not in ("out", "profile")}
+        run_study(args.out, profile=start(args), log=log_to_stderr, **own)
+        return 0
+
+    main.__doc__ = f"Command line: ``{prog} --out DIR`` ({description})"
+    return main
