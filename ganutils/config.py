@@ -85,27 +85,12 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile(
-        name="smoke",
-        description="CI smoke test, seconds per notebook",
-        max_digits=512,
-        epochs=2,
-        batch_size=64,
-    ),
-    "cpu": Profile(
-        name="cpu",
-        description="CPU run, real results in minutes",
-        max_digits=None,
-        epochs=30,
-        batch_size=64,
-    ),
-    "gpu": Profile(
-        name="gpu",
-        description="GPU run on the full 60,000-digit MNIST",
-        max_digits=None,
-        epochs=20,
-        batch_size=64,
-    ),
+    profile.name: profile
+    for profile in (
+        Profile("smoke", "CI smoke test, seconds per notebook", 512, 2, 64),
+        Profile("cpu", "CPU run, real results in minutes", None, 30, 64),
+        Profile("gpu", "GPU run on the full 60,000-digit MNIST", None, 20, 64),
+    )
 }
 
 

@@ -283,21 +283,23 @@ def _build_gan(config: TrainConfig, *, steps_per_epoch: int | None, replicas: in
     return gan
 
 
+def _shared_layers(config: TrainConfig) -> dict:
+    """The layer settings both networks take from the config."""
+    names = ("kernel_size", "batch_norm", "kernel_initializer", "l1", "l2")
+    return {name: getattr(config, name) for name in names}
+
+
 def _generator(config: TrainConfig) -> keras.Model:
     """The config's generator (:func:`ganutils.models.build_generator`)."""
     return _models.build_generator(
         config.latent_dim,
         filters=config.g_filters,
-        kernel_size=config.kernel_size,
-        batch_norm=config.batch_norm,
         upsample=config.upsample,
-        kernel_initializer=config.kernel_initializer,
         output_activation="sigmoid" if config.image_range == "unit" else "tanh",
         dropout=config.g_dropout,
         noise=config.g_noise,
-        l1=config.l1,
-        l2=config.l2,
         channels=config.channels,
+        **_shared_layers(config),
         num_classes=config.num_classes,
         seed=config.seed,
     )
@@ -307,17 +309,13 @@ def _discriminator(config: TrainConfig) -> keras.Model:
     """The config's discriminator (:func:`ganutils.models.build_discriminator`)."""
     return _models.build_discriminator(
         filters=config.d_filters,
-        kernel_size=config.kernel_size,
-        batch_norm=config.batch_norm,
         activation=config.d_activation,
         downsample=config.downsample,
-        kernel_initializer=config.kernel_initializer,
         dropout=config.d_dropout,
         spectral_norm=config.spectral_norm,
         minibatch_stddev=config.minibatch_stddev,
-        l1=config.l1,
-        l2=config.l2,
         image_shape=(28, 28, config.channels),
+        **_shared_layers(config),
         num_classes=config.num_classes if config.conditioning == "channels" else None,
         auxiliary_classes=config.num_classes if config.conditioning == "auxiliary" else None,
         seed=config.seed + 100,
