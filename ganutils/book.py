@@ -15,7 +15,10 @@ as written.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import sys
+import textwrap
 
 import numpy as np
 
@@ -24,7 +27,12 @@ try:  # part of the book build (jupyter-book); Colab does not have it
 except ImportError:  # pragma: no cover - exercised by monkeypatching in the tests
     _myst_glue = None
 
-__all__ = ["glue", "word"]
+try:  # Jupyter, Colab and the book build have IPython; a plain script may not
+    from IPython.display import Markdown
+except ImportError:  # pragma: no cover
+    Markdown = None
+
+__all__ = ["glue", "show_source", "source_text", "word"]
 
 # Every key glued in this kernel: name -> (the cell's execution count, its source).
 # myst-nb keeps one value per key and page, so a second glue of a key would
@@ -99,3 +107,54 @@ def word(value: float, reference: float, *, above: str, below: str, same: str, t
     if value < reference * (1 - tolerance):
         return below
     return same
+
+
+def source_text(obj, *, docstring: bool = False) -> str:
+    """The source code of a function, method or class, dedented, without its docstring.
+
+    Args:
+        obj: What :func:`inspect.getsource` accepts: a function, a method, a class.
+        docstring: Keep the docstring (by default it goes: the page's prose
+            says what the code does).
+
+    Raises:
+        ValueError: ``obj`` has no Python source (a built-in, a C extension).
+    """
+    try:
+        source = textwrap.dedent(inspect.getsource(obj))
+    except (OSError, TypeError) as error:
+        raise ValueError(
+            f"obj must be a function, method or class with source; got {obj!r}"
+        ) from error
+    if docstring:
+        return source
+    node = ast.parse(source).body[0]
+    first = node.body[0] if node.body else None
+    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)):
+        return source
+    lines = source.splitlines(keepends=True)
+    rest = lines[first.end_lineno :]
+    while rest and not rest[0].strip():  # the blank line that followed the docstring
+        rest = rest[1:]
+    return "".join(lines[: first.lineno - 1] + rest)
+
+
+def show_source(obj, *, docstring: bool = False):
+    """Show ``obj``'s source as highlighted Python, the same in the book and in Colab.
+
+    The code the chapter teaches is the code the package runs: the cell shows
+    it rather than a copy that could drift. Returns a fenced ``python`` block
+    as :class:`IPython.display.Markdown` (the book renders Markdown outputs as
+    MyST, Jupyter and Colab as Markdown); without IPython, the source text.
+
+    Args:
+        obj: A function, method or class (see :func:`source_text`).
+        docstring: Keep the docstring.
+
+    Raises:
+        ValueError: ``obj`` has no Python source.
+    """
+    text = source_text(obj, docstring=docstring)
+    fence = "````" if "```" in text else "```"  # a fence the code itself cannot close
+    fenced = f"{fence}python\n{text.rstrip()}\n{fence}"
+    return Markdown(fenced) if Markdown is not None else text

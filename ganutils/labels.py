@@ -10,7 +10,11 @@ two regularisers from Chintala et al. (2016) and Salimans et al. (2016):
   and leaves the fakes at 0 (one-sided smoothing, Salimans et al. 2016);
 - :func:`noisy_labels` flips an exact number of distinct labels.
 
-Every function returns a new float32 array and never changes its input.
+Every function returns a new float32 array and never changes its input. The
+book's GAN makes the same targets inside its training step, in TensorFlow
+(:meth:`ganutils.gan.GAN.targets`); to check that the two agree on the same
+randomness, the random helpers also take their draws as an argument
+(``draws=`` for smoothing, ``order=`` for flips) instead of drawing them.
 """
 
 from __future__ import annotations
@@ -45,6 +49,30 @@ def _check_labels(y: object, name: str = "y") -> np.ndarray:
     return array.astype(np.float32)  # astype copies: the caller's array is never touched
 
 
+def _check_draws(draws: object, labels: np.ndarray, low: float, high: float, rng) -> np.ndarray:
+    """``draws`` as float32 after checking it has ``labels``' shape and lies in [low, high)."""
+    if rng is not None:
+        raise ValueError("give rng or draws, not both: the draws replace the generator")
+    array = np.asarray(draws, dtype=np.float32)
+    if array.shape != labels.shape:
+        raise ValueError(f"draws must have y's shape {labels.shape}; got shape {array.shape}")
+    if not np.all((array >= low) & (array < high)):
+        raise ValueError(f"draws must lie in [{low}, {high}); got [{array.min()}, {array.max()}]")
+    return array
+
+
+def _check_order(order: object, n: int, rng) -> np.ndarray:
+    """``order`` as an integer array after checking it is a permutation of ``range(n)``."""
+    if rng is not None:
+        raise ValueError("give rng or order, not both: the order replaces the generator")
+    array = np.asarray(order)
+    if not np.issubdtype(array.dtype, np.integer) or not np.array_equal(
+        np.sort(array), np.arange(n)
+    ):
+        raise ValueError(f"order must be a permutation of range({n}); got {array!r}")
+    return array
+
+
 def _check_number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a number; got {value!r}")
@@ -59,6 +87,7 @@ def smooth_positive_labels(
     low: float = 0.7,
     high: float = 1.2,
     rng: np.random.Generator | None = None,
+    draws: np.ndarray | None = None,
 ) -> np.ndarray:
     """Replace every real-image label 1 with a random value in ``[low, high)``.
 
@@ -72,23 +101,30 @@ def smooth_positive_labels(
         low: Smallest smoothed value.
         high: Upper end of the range (exclusive); must exceed ``low``.
         rng: The random generator; ``None`` uses a fresh, unseeded one.
+        draws: Values to use instead of drawing them: an array of ``y``'s
+            shape in ``[low, high)``, whose entries at the 1s replace them
+            (for example the GAN's own ``keras.random.uniform`` draws, to
+            compare with :meth:`ganutils.gan.GAN.noisy_targets`).
 
     Returns:
         A new float32 array of ``y``'s shape: 1s in ``[low, high)``, 0s kept.
 
     Raises:
         ValueError: ``y`` is not 0/1 labels of shape (n,) or (n, 1), ``low`` or
-            ``high`` is not a finite number, ``low >= high``, or ``rng`` is not
-            a Generator.
+            ``high`` is not a finite number, ``low >= high``, ``rng`` is not
+            a Generator, or ``draws`` is given with ``rng``, with another shape
+            or outside ``[low, high)``.
     """
     labels = _check_labels(y)
     low = _check_number("low", low)
     high = _check_number("high", high)
     if low >= high:
         raise ValueError(f"low must be below high; got low={low} and high={high}")
-    rng = check_rng(rng)
     positive = labels == 1
-    labels[positive] = rng.uniform(low, high, size=int(positive.sum()))
+    if draws is None:
+        labels[positive] = check_rng(rng).uniform(low, high, size=int(positive.sum()))
+    else:
+        labels[positive] = _check_draws(draws, labels, low, high, rng)[positive]
     return labels
 
 
@@ -97,6 +133,7 @@ def smooth_negative_labels(
     *,
     high: float = 0.3,
     rng: np.random.Generator | None = None,
+    draws: np.ndarray | None = None,
 ) -> np.ndarray:
     """Replace every fake-image label 0 with a random value in ``[0, high)``.
 
@@ -109,21 +146,26 @@ def smooth_negative_labels(
         y: ``(n,)`` or ``(n, 1)`` labels, each 0 or 1 (any numeric dtype).
         high: Upper end of the range (exclusive), in (0, 1].
         rng: The random generator; ``None`` uses a fresh, unseeded one.
+        draws: Values to use instead of drawing them: an array of ``y``'s
+            shape in ``[0, high)``, whose entries at the 0s replace them.
 
     Returns:
         A new float32 array of ``y``'s shape: 0s in ``[0, high)``, 1s kept.
 
     Raises:
         ValueError: ``y`` is not 0/1 labels of shape (n,) or (n, 1), ``high``
-            is not in (0, 1], or ``rng`` is not a Generator.
+            is not in (0, 1], ``rng`` is not a Generator, or ``draws`` is given
+            with ``rng``, with another shape or outside ``[0, high)``.
     """
     labels = _check_labels(y)
     high = _check_number("high", high)
     if not 0.0 < high <= 1.0:
         raise ValueError(f"high must lie in (0, 1]; got {high}")
-    rng = check_rng(rng)
     negative = labels == 0
-    labels[negative] = rng.uniform(0.0, high, size=int(negative.sum()))
+    if draws is None:
+        labels[negative] = check_rng(rng).uniform(0.0, high, size=int(negative.sum()))
+    else:
+        labels[negative] = _check_draws(draws, labels, 0.0, high, rng)[negative]
     return labels
 
 
@@ -158,6 +200,7 @@ def noisy_labels(
     p_flip: float,
     *,
     rng: np.random.Generator | None = None,
+    order: np.ndarray | None = None,
 ) -> np.ndarray:
     """Flip exactly ``round(p_flip * len(y))`` distinct labels (1 to 0, 0 to 1).
 
@@ -171,6 +214,11 @@ def noisy_labels(
         y: ``(n,)`` or ``(n, 1)`` labels, each 0 or 1 (any numeric dtype).
         p_flip: Fraction of labels to flip, in [0, 1].
         rng: The random generator; ``None`` uses a fresh, unseeded one.
+        order: The labels in the order they are picked, instead of drawing
+            them: a permutation of ``range(len(y))`` whose first
+            ``round(p_flip * len(y))`` entries flip (for example the GAN's
+            ``argsort`` of uniform draws, see
+            :meth:`ganutils.gan.GAN.noisy_targets`).
 
     Returns:
         A new float32 array of ``y``'s shape with exactly
@@ -178,14 +226,17 @@ def noisy_labels(
 
     Raises:
         ValueError: ``y`` is not 0/1 labels of shape (n,) or (n, 1), ``p_flip``
-            is not a number in [0, 1], or ``rng`` is not a Generator.
+            is not a number in [0, 1], ``rng`` is not a Generator, or ``order``
+            is given with ``rng`` or is not a permutation of ``range(len(y))``.
     """
     labels = _check_labels(y)
     p_flip = _check_number("p_flip", p_flip)
     if not 0.0 <= p_flip <= 1.0:
         raise ValueError(f"p_flip must lie in [0, 1]; got {p_flip}")
-    rng = check_rng(rng)
     n_flip = round(p_flip * len(labels))
-    flip = rng.choice(len(labels), size=n_flip, replace=False)
+    if order is None:
+        flip = check_rng(rng).choice(len(labels), size=n_flip, replace=False)
+    else:
+        flip = _check_order(order, len(labels), rng)[:n_flip]
     labels[flip] = 1.0 - labels[flip]
     return labels

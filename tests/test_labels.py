@@ -172,3 +172,61 @@ def test_smooth_negative_labels_reject_high_outside_zero_one(high):
 def test_one_sided_labels_reject_bad_arguments(args, match):
     with pytest.raises(ValueError, match=match):
         labels.one_sided_labels(*args)
+
+
+def test_smooth_positive_labels_take_given_draws_at_the_ones():
+    y = np.array([[1], [0], [1], [1]])
+    draws = np.array([[0.8], [0.9], [1.1], [0.7]], dtype=np.float32)
+    smoothed = labels.smooth_positive_labels(y, draws=draws)
+    np.testing.assert_array_equal(smoothed, np.array([[0.8], [0.0], [1.1], [0.7]], np.float32))
+    np.testing.assert_array_equal(y, [[1], [0], [1], [1]])  # the input is untouched
+
+
+def test_smooth_negative_labels_take_given_draws_at_the_zeros():
+    y = np.array([0, 1, 0])
+    draws = np.array([0.25, 0.1, 0.0], dtype=np.float32)
+    smoothed = labels.smooth_negative_labels(y, draws=draws)
+    np.testing.assert_array_equal(smoothed, np.array([0.25, 1.0, 0.0], np.float32))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"draws": np.full(4, 0.8), "rng": np.random.default_rng(0)}, "rng or draws"),
+        ({"draws": np.full(3, 0.8)}, "draws must have y's shape"),
+        ({"draws": np.full((4, 1), 0.8)}, "draws must have y's shape"),
+        ({"draws": np.full(4, 1.2)}, r"draws must lie in \[0.7, 1.2\)"),
+        ({"draws": np.full(4, 0.5)}, r"draws must lie in"),
+    ],
+)
+def test_smooth_positive_labels_reject_bad_draws(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        labels.smooth_positive_labels(np.ones(4), **kwargs)
+
+
+def test_smooth_negative_labels_reject_draws_outside_the_range():
+    with pytest.raises(ValueError, match=r"draws must lie in \[0.0, 0.3\)"):
+        labels.smooth_negative_labels(np.zeros(2), draws=np.array([0.1, 0.3]))
+
+
+def test_noisy_labels_flip_the_first_labels_of_a_given_order():
+    y = np.array([1, 1, 0, 0, 1, 0, 1, 0])
+    noisy = labels.noisy_labels(y, 0.25, order=np.array([5, 1, 0, 2, 3, 4, 6, 7]))
+    expected = y.astype(np.float32)
+    expected[[5, 1]] = 1 - expected[[5, 1]]  # round(0.25 * 8) = 2: the first two of the order
+    np.testing.assert_array_equal(noisy, expected)
+    np.testing.assert_array_equal(y, [1, 1, 0, 0, 1, 0, 1, 0])  # the input is untouched
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"order": np.arange(4), "rng": np.random.default_rng(0)}, "rng or order"),
+        ({"order": np.array([0, 1, 2])}, "permutation"),
+        ({"order": np.array([0, 1, 1, 2])}, "permutation"),
+        ({"order": np.array([0.0, 1.0, 2.0, 3.0])}, "permutation"),
+    ],
+)
+def test_noisy_labels_reject_an_order_that_is_not_a_permutation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        labels.noisy_labels(np.ones(4), 0.5, **kwargs)
