@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import subprocess
 import sys
 import textwrap
 
@@ -109,8 +110,17 @@ def word(value: float, reference: float, *, above: str, below: str, same: str, t
     return same
 
 
+#: The book's code column: what a line of code on the page may hold (tests/test_book.py).
+TEXT_COLUMN = 88
+
+
 def source_text(obj, *, docstring: bool = False) -> str:
     """The source code of a function, method or class, dedented, without its docstring.
+
+    The package's code is written to 100 columns and the page holds 88, so
+    the text is laid out again at 88 columns by ``ruff format`` where ruff is
+    installed (the book's build; the tokens are unchanged, only the line
+    breaks move). Without ruff (Colab) it is the file's own layout.
 
     Args:
         obj: What :func:`inspect.getsource` accepts: a function, a method, a class.
@@ -126,8 +136,13 @@ def source_text(obj, *, docstring: bool = False) -> str:
         raise ValueError(
             f"obj must be a function, method or class with source; got {obj!r}"
         ) from error
-    if docstring:
-        return source
+    if not docstring:
+        source = _without_docstring(source)
+    return _fit_columns(source)
+
+
+def _without_docstring(source: str) -> str:
+    """``source`` (one definition) without the docstring of that definition."""
     node = ast.parse(source).body[0]
     first = node.body[0] if node.body else None
     if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)):
@@ -137,6 +152,18 @@ def source_text(obj, *, docstring: bool = False) -> str:
     while rest and not rest[0].strip():  # the blank line that followed the docstring
         rest = rest[1:]
     return "".join(lines[: first.lineno - 1] + rest)
+
+
+def _fit_columns(source: str) -> str:
+    """``source`` formatted to :data:`TEXT_COLUMN` columns by ruff, or as it is without ruff."""
+    command = [sys.executable, "-m", "ruff", "format", "--isolated", "--line-length"]
+    try:
+        done = subprocess.run(
+            [*command, str(TEXT_COLUMN), "-"], input=source, capture_output=True, text=True
+        )
+    except OSError:  # pragma: no cover - no Python to run ruff with
+        return source
+    return done.stdout if done.returncode == 0 else source
 
 
 def show_source(obj, *, docstring: bool = False):

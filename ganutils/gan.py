@@ -373,7 +373,7 @@ class GAN(keras.Model):
                     d_logs = self.discriminator_step(real_images, fake_images, labels)
             g_loss = self.generator_loss(real_images, fake_images, labels)
             loss = sum([penalty() for penalty in self.g_penalties], g_loss) / self.replicas
-            # (/ replicas: a replica's share of the global-batch mean; scale_loss: mixed_float16's)
+            # / replicas: each replica's share of the mean; scale_loss: mixed_float16's
             scaled = self.g_optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled, self.generator.trainable_variables)
         g_norm = tf.linalg.global_norm(gradients) * self.replicas / self.g_loss_scale

@@ -132,7 +132,8 @@ def relativistic_losses(real_logits, fake_logits):
     """
     if tuple(real_logits.shape) != tuple(fake_logits.shape):
         raise ValueError(
-            "real_logits and fake_logits must have the same shape (one fake per real image); "
+            "real_logits and fake_logits must have the same shape "
+            "(one fake per real image); "
             f"got {tuple(real_logits.shape)} and {tuple(fake_logits.shape)}"
         )
     gap = real_logits - fake_logits

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 
@@ -151,3 +152,9 @@ def test_chapter_numbers_are_the_same_everywhere():
     for path in NOTEBOOKS:
         for markdown in _cells(path, "markdown"):
             assert not re.search(r"\bParts? [IVX]+\b", markdown), (path.name, markdown[:80])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_valid_nbformat(path):
+    """The schema of the notebook's own nbformat version (4.4 allows no cell ids)."""
+    nbformat.validate(nbformat.read(path, as_version=4))
