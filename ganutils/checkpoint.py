@@ -105,7 +105,8 @@ class Checkpoint(keras.callbacks.Callback):
                 value = np.asarray(variable.numpy())
                 if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
                     raise ValueError(
-                        f"refusing to checkpoint epoch {epoch}: {variable.path} holds NaN or "
+                        f"refusing to checkpoint epoch {epoch}: {variable.path} "
+                        "holds NaN or "
                         "infinite values (the run diverged)"
                     )
                 arrays[f"{group}/{index}"] = value

@@ -89,7 +89,8 @@ def make_strategy(name: str = "default", *, tpu: str = "") -> tf.distribute.Stra
     if name not in _STRATEGIES:
         if name == "mirrored":
             gpus = tf.config.list_logical_devices("GPU")
-            # Without GPUs MirroredStrategy() would take CPU:0 alone; name every CPU device.
+            # Without GPUs MirroredStrategy() would take CPU:0 alone;
+            # name every CPU device.
             devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
             _STRATEGIES[name] = tf.distribute.MirroredStrategy(devices)
         elif name == "tpu":

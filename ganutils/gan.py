@@ -175,8 +175,8 @@ class GAN(keras.Model):
         """
         if kwargs.get("steps_per_execution", 1) != 1:
             raise ValueError(
-                "steps_per_execution must be 1: ganutils.callbacks.LossHistory records every "
-                f"step; got {kwargs['steps_per_execution']!r}"
+                "steps_per_execution must be 1: ganutils.callbacks.LossHistory "
+                f"records every step; got {kwargs['steps_per_execution']!r}"
             )
         # optimizer=None: the two networks bring their own; Keras must not build a third.
         super().compile(optimizer=None, **kwargs)

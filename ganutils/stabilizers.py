@@ -598,9 +598,8 @@ def feature_extractor(discriminator: keras.Model) -> keras.Model:
         features = discriminator.layers[-1].input
         return keras.Model(discriminator.input, features, name="features")
     except (AttributeError, ValueError) as error:
-        raise ValueError(
-            f"discriminator must be a functional keras.Model; got {type(discriminator).__name__}"
-        ) from error
+        kind = type(discriminator).__name__
+        raise ValueError(f"discriminator must be a functional keras.Model; got {kind}") from error
 
 
 def feature_matching_loss(real_features, fake_features):

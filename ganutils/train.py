@@ -257,8 +257,8 @@ def build_gan(config: TrainConfig, *, steps_per_epoch: int | None = None) -> _ga
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
         raise ValueError(
-            f"batch_size ({config.batch_size}) is the global batch; it must be a multiple of "
-            f"the {replicas} replicas of strategy {config.strategy!r}"
+            f"batch_size ({config.batch_size}) is the global batch: it must be a "
+            f"multiple of the {replicas} replicas of strategy {config.strategy!r}"
         )
     with strategy.scope(), _distribute.precision_policy(config.precision):
         return _build_gan(config, steps_per_epoch=steps_per_epoch, replicas=replicas)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import ast
+import json
+import re
+from pathlib import Path
 
 import pytest
 
-from ganutils import book, gan, stabilizers
+import ganutils
+from ganutils import book, gan, stabilizers, studies
 
 
 def test_source_text_drops_the_docstring_and_keeps_the_code():
@@ -68,4 +72,44 @@ def test_no_source_is_a_value_error():
 def test_the_code_the_book_shows_fits_its_column(obj):
     """Laid out at 88 columns (comments and strings too), so no page scrolls sideways."""
     long = [line for line in book.source_text(obj).splitlines() if len(line) > 88]
+    assert not long, long
+
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+SHOWN = re.compile(r"show_source\(([\w.]+)\)")
+
+
+def shown_in_the_book() -> list[str]:
+    """Every ``show_source(name)`` argument in the chapters, as written."""
+    names = set()
+    for path in NOTEBOOKS.glob("*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                names.update(SHOWN.findall("".join(cell["source"])))
+    return sorted(names)
+
+
+def resolve(name: str):
+    """The object a chapter's ``show_source`` argument names (chapters alias a few modules)."""
+    head, *rest = name.split(".")
+    roots = {
+        "ganutils": ganutils,
+        "conditional": studies.conditional,
+        "studies": studies,
+        **{module: getattr(ganutils, module) for module in ("conditioning", "diagnostics", "toy")},
+    }
+    obj = roots[head]
+    for part in rest:
+        obj = getattr(obj, part)
+    return obj
+
+
+def test_the_chapters_show_some_source():
+    assert len(shown_in_the_book()) > 40
+
+
+@pytest.mark.parametrize("name", shown_in_the_book())
+def test_every_shown_source_fits_the_column(name):
+    """Each source a chapter shows is laid out within 88 columns: no page scrolls sideways."""
+    long = [line for line in book.source_text(resolve(name)).splitlines() if len(line) > 88]
     assert not long, long
