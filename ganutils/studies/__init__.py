@@ -9,7 +9,8 @@ floor below and from each other, never the other way round.
 - :mod:`~ganutils.studies.stats`: the book's one comparison rule
   (:func:`estimate`, :func:`compare`, :data:`VERDICT_RULE`); no TensorFlow;
 - :mod:`~ganutils.studies.common`: variants over seeds, summaries and tables,
-  results files, the one-step equivalence check;
+  results files, the machine guard (:func:`one_machine`: seconds compare only
+  between rows of one CPU model), the one-step equivalence check;
 - :mod:`~ganutils.studies.runner`: the resumable loop of the four studies
   below and the flags their command lines share;
 - :mod:`~ganutils.studies.race`: time to good digits against the TensorFlow

@@ -12,7 +12,11 @@ ablation skips the runs the file already holds. From a shell::
 
 Every run gets the same training time (:data:`BUDGET_SECONDS`); the verdicts
 (:func:`verdicts`) compare time to good and final FD by the book's one
-comparison rule, :func:`ganutils.studies.compare`.
+comparison rule, :func:`ganutils.studies.compare`. Seconds are only the same
+budget on the same machine, so :func:`verdicts` and :func:`summary` refuse
+rows of more than one CPU model (:func:`ganutils.studies.one_machine`): the
+committed file holds the 60 s ablation of one machine and the 8-epoch one of
+another, and :func:`at_budget` and :func:`at_epochs` pick them apart.
 """
 
 from __future__ import annotations
@@ -133,9 +137,10 @@ _NOT_ADDED = {
 }
 
 #: The training time every run of the ablation gets, in seconds: about three
-#: times the recipe's mean time to good in the committed time-to-quality runs
-#: (tests/test_ablate.py checks that ratio), so most variants can reach "good"
-#: or fail to.
+#: times the recipe's mean time to good in the committed time-to-quality runs,
+#: timed on the CPU model of the committed ablation (tests/test_ablate.py checks
+#: that ratio and that machine), so most variants can reach "good" or fail to.
+#: A slower CPU trains fewer steps in the same seconds.
 BUDGET_SECONDS = 60.0
 
 PLAIN_DESCRIPTION = (
@@ -334,7 +339,11 @@ def summary(rows: list[dict]) -> list[dict]:
         standard deviation; None when no finite FD), ``final_classes_mean``,
         ``good_runs`` (runs that reached the quality threshold and held it),
         ``diverged``, ``collapsed``.
+
+    Raises:
+        ValueError: The rows come from more than one CPU model.
     """
+    _common.one_machine(rows)
     return _common.summarise(
         _common.group_rows(rows),
         metrics=("final_fd", "final_classes"),
@@ -407,8 +416,13 @@ def verdicts(rows: list[dict]) -> list[dict]:
         verdict on time to good), ``without_fd_verdict``, and for the
         practices' own variants ``with`` and ``with_verdict``,
         ``with_fd_verdict`` (``None`` where there is no add-one variant).
+
+    Raises:
+        ValueError: The rows come from more than one CPU model
+            (:func:`ganutils.studies.one_machine`).
     """
     rows = [r for r in rows if r.get("kind") != "plain_sweep"]
+    _common.one_machine(rows)
     groups = _common.group_rows(rows)
     worst = max((float(r["final_fd"]) for r in rows if r["final_fd"] is not None), default=0.0)
 

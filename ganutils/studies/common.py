@@ -17,6 +17,10 @@ shape once, on top of the engine and recipes below it:
   "hurts" or "no measurable effect", by :data:`VERDICT_RULE`);
 - results files: :func:`read_rows`, :func:`append_row`, :func:`provenance`,
   and :func:`committed_results` for the ones the package ships;
+- the machine a row was measured on: :func:`this_machine`, :func:`machines`,
+  and :func:`one_machine`, the guard every study calls before it compares
+  rows (seconds compare only within one CPU model); :func:`keeps_batch_norm`
+  reads what the runs' discriminators were;
 - the one-step equivalence of two distribution strategies:
   :func:`one_step_weights`, :func:`max_difference`, :func:`differing_share`,
   :func:`biases_before_batch_norm`.
@@ -35,7 +39,8 @@ import os
 import platform
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -82,8 +87,11 @@ __all__ = [
     "differing_share",
     "estimate",
     "group_rows",
+    "keeps_batch_norm",
+    "machines",
     "markdown_table",
     "max_difference",
+    "one_machine",
     "one_step_weights",
     "plot_points",
     "provenance",
@@ -92,6 +100,7 @@ __all__ = [
     "run_toy",
     "summarise",
     "sweep",
+    "this_machine",
 ]
 
 
@@ -508,6 +517,11 @@ def _finite(values) -> list[float]:
     return [float(v) for v in values if v is not None and math.isfinite(float(v))]
 
 
+def _timed(results: Mapping[str, Sequence[Mapping]]) -> bool:
+    """Whether any run ran to a time budget (every measure of it then depends on the CPU)."""
+    return any(run.get("budget_seconds") for runs in results.values() for run in runs)
+
+
 def summarise(
     results: Mapping[str, Sequence[Mapping]],
     *,
@@ -540,10 +554,14 @@ def summarise(
         with a baseline, the counts and the kept fields.
 
     Raises:
-        ValueError: ``baseline`` is not among the results.
+        ValueError: ``baseline`` is not among the results; or the runs come
+            from more than one CPU model (:func:`one_machine`) while their
+            ``cost`` is compared or they ran to a time budget.
     """
     if baseline is not None and baseline not in results:
         raise ValueError(f"baseline must be one of {list(results)}; got {baseline!r}")
+    if (baseline is not None and cost) or _timed(results):
+        one_machine(*results.values())
     rows = []
     for name, runs in results.items():
         row = {"name": name, "runs": len(runs), **{field: runs[0].get(field) for field in keep}}
@@ -696,7 +714,6 @@ def provenance(profile, data_summary: str) -> dict:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
-    gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
     return {
         "profile": profile.name,
         "data": data_summary,
@@ -706,10 +723,83 @@ def provenance(profile, data_summary: str) -> dict:
             "keras": keras.__version__,
             "numpy": np.__version__,
         },
-        "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "gpus": gpus},
+        "machine": this_machine(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "commit": commit,
     }
+
+
+def this_machine() -> dict:
+    """The machine this process runs on, as a results row records it.
+
+    Returns:
+        ``{"cpu": model name (from /proc/cpuinfo, else the platform's),
+        "cores": logical cores, "gpus": [TensorFlow's GPU device names]}``.
+    """
+    gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
+    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "gpus": gpus}
+
+
+def machines(rows: Iterable[Mapping]) -> set[str]:
+    """The CPU models ``rows`` were measured on (each row's ``machine.cpu``).
+
+    A row without provenance (the runs :func:`compare_toy` and
+    :func:`compare_mnist` return, or measures a chapter derived from rows)
+    records none and adds nothing.
+    """
+    return {cpu for row in rows if (cpu := (row.get("machine") or {}).get("cpu"))}
+
+
+def one_machine(*groups: Iterable[Mapping]) -> str | None:
+    """The one CPU model on which every row of ``groups`` was measured: the studies' guard.
+
+    A time to good in seconds, a step time, and every measure of a run with a
+    time budget (its final FD after 60 s too: a slower CPU trains fewer
+    steps in it) depend on the machine. So rows are compared only with rows
+    of the same CPU model; the studies call this before they turn rows into
+    verdicts or cost ratios, and a comparison across machines fails here
+    instead of reading as an effect. (The same model name is the least that
+    is needed, not a proof of equal speed: a shared machine can be busier on
+    one day than another.)
+
+    Args:
+        groups: Rows (results rows, or the runs of one arm each).
+
+    Returns:
+        The CPU model, or ``None`` when no row records one (live runs).
+
+    Raises:
+        ValueError: The rows come from more than one CPU model; the message
+            names each with its number of rows.
+    """
+    counts = Counter(cpu for group in groups for row in group for cpu in machines([row]))
+    if len(counts) > 1:
+        found = "; ".join(
+            f"{cpu!r} ({n} row{'' if n == 1 else 's'})" for cpu, n in counts.most_common()
+        )
+        raise ValueError(
+            f"the compared rows were measured on more than one machine: {found}. Seconds, "
+            "and anything measured at a time budget, compare only between runs of one CPU "
+            "model: choose the rows of one machine"
+        )
+    return next(iter(counts), None)
+
+
+def keeps_batch_norm(runs: Iterable[Mapping]) -> bool | None:
+    """Whether these MNIST runs kept batch normalisation in D (``config.batch_norm``).
+
+    The book's discriminator has it in its second block unless
+    ``batch_norm=False`` (which removes it from G too). WGAN-GP's penalty and
+    spectral normalisation were published for critics without it
+    (Gulrajani et al. 2017; Miyato et al. 2018).
+
+    Returns:
+        ``True`` when every run kept it, ``False`` when none did, ``None``
+        when they differ or a run does not record it (a toy run, whose MLP
+        has none).
+    """
+    kept = {(run.get("config") or {}).get("batch_norm") for run in runs}
+    return kept.pop() if len(kept) == 1 and kept <= {True, False} else None
 
 
 def _cpu_model() -> str:

@@ -5,8 +5,11 @@ recipe, the recipe conditioned on the label as an extra input of both
 networks (:data:`CHANNELS`: ganhacks #16, Mirza & Osindero 2014), and the
 AC-GAN of Odena et al. 2017 (the generator conditioned, the discriminator
 classifying as well) at the recipe's learning rate (:data:`AUXILIARY`) and at
-its paper's (:data:`AUXILIARY_PAPER`). Each run trains for the MNIST budget of
-chapter 7's study and is judged as there (time to good, final FD), then its
+its paper's (:data:`AUXILIARY_PAPER`). Each run trains for as many seconds as
+the MNIST runs of chapter 7's study, on whatever machine runs this study (a
+second is not the same training on another CPU: compare its rows only with
+rows of the same machine, :func:`ganutils.studies.one_machine`), and is judged
+as there (time to good, final FD), then its
 final generator draws 1,000 samples, 100 asked for each class, scored for the
 share the book's classifier reads as the class asked for and the FD of each
 class to the real digits of that class::

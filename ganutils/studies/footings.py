@@ -74,7 +74,8 @@ TOY_STEPS = 1500
 SWEEP = (1, 4, 16)
 #: Final samples kept per toy row, for the chapter's scatter plots.
 POINTS_KEPT = 256
-#: Training seconds of each MNIST run (the ablation's budget, 3x the recipe's time to good).
+#: Training seconds of each MNIST run (the ablation's budget, 3x the recipe's time to good
+#: on the CPU model of the committed ablation; a slower CPU trains fewer steps in it).
 MNIST_BUDGET_SECONDS = 60.0
 #: Generator steps over which instance noise fades on MNIST: about half of a 60 s run.
 MNIST_NOISE_STEPS = 600
@@ -582,9 +583,15 @@ def results_by_variant(rows: Sequence[Mapping], footing: str) -> dict[str, list[
     That is the shape of :func:`ganutils.studies.compare_toy`'s results.
 
     Variants keep the order of :func:`toy_variants` (or :func:`mnist_variants`).
+
+    Raises:
+        ValueError: The footing's rows come from more than one CPU model
+            (:func:`ganutils.studies.one_machine`): its verdicts and step
+            times compare rows of one machine only.
     """
     order = [v.name for v in variants_of(footing)]
     chosen = [dict(r) for r in rows if r.get("footing") == footing]
+    _common.one_machine(chosen)
     grouped = {name: [r for r in chosen if r["variant"] == name] for name in order}
     return {name: sorted(runs, key=lambda r: r["seed"]) for name, runs in grouped.items() if runs}
 

@@ -19,8 +19,12 @@ DCGAN practices still matter (:data:`REMOVALS`, left out one at a time).
 
 The toy rows of the recipe and WGAN-GP and their MNIST rows are the runs of
 chapter 7's study (:mod:`ganutils.studies.footings`: the same footings,
-seeds and budget), so :func:`combined` reads them from there instead of
-running them twice.
+seeds, steps and budget in seconds), so :func:`combined` reads them from
+there instead of running them twice. They were measured on another CPU model
+than this study's own rows, and seconds are the same budget only on the same
+machine: :func:`combined` refuses to merge MNIST rows of two machines, and
+:func:`mnist_by_machine` compares each machine's setups with a recipe
+measured on that machine (chapter 11's unconditional arm is the recipe too).
 
 ``python -m ganutils.studies.modern --out ganutils/results/modern`` runs the
 study; it appends one JSON line per run and resumes where it stopped.
@@ -64,11 +68,13 @@ __all__ = [
     "STACKED_SAMPLES",
     "STACKED_STACKS",
     "STACKED_STEPS",
+    "TIMED_PARTS",
     "TOY_FOOTINGS",
     "ablation_variants",
     "best_of_sweep",
     "combined",
     "main",
+    "mnist_by_machine",
     "mnist_variants",
     "run_stacked",
     "run_study",
@@ -120,7 +126,8 @@ SETUPS = (
 
 #: The toy footings of the comparison: chapter 7's healthy ring and grid (1,500 steps, batch 128).
 TOY_FOOTINGS = ("healthy-ring", "healthy-grid")
-#: Rows of chapter 7's study that are this study's runs too (same footing, seed and budget).
+#: Rows of chapter 7's study that are this study's runs too (same footing, seed, steps and
+#: budget in seconds; another CPU model, see :func:`combined`).
 REUSED = ("baseline", "WGAN-GP", "WGAN-GP (lr x4)", "WGAN-GP (lr x16)")
 #: Multiples of each paper's learning rate run on MNIST (those of chapter 7's MNIST runs).
 MNIST_MULTIPLES = (1, 16)
@@ -158,8 +165,10 @@ REMOVALS: dict[str, tuple[str, dict]] = {
 #: What the parts of the study are called on the command line.
 PARTS = ("toy", "mnist", "stacked", "ablation")
 
-#: StackedMNIST rows as Huang et al. 2024 (R3GAN) tabulate them, each from its own paper
-#: with much larger models and runs: (method, modes covered, KL, the method's source).
+#: StackedMNIST rows as Huang et al. 2024 (R3GAN) tabulate them, with much larger models
+#: and runs: (method, modes covered, KL, citation key of the method's own paper). Only the
+#: R3GAN row is its authors' run; the DCGAN and WGAN-GP figures are later re-runs that
+#: R3GAN's table collects, so the figures are cited to huang2024r3gan.
 PAPER_STACKED = (
     ("DCGAN", 99, 3.40, "radford2015dcgan"),
     ("WGAN-GP", 959, 0.73, "gulrajani2017wgangp"),
@@ -486,8 +495,18 @@ def _row_name(row: Mapping) -> str:
     return row["variant"] if row["part"] != "toy" else f"{row['footing']}/{row['variant']}"
 
 
+#: The parts whose runs have a time budget: every measure of theirs depends on the CPU.
+TIMED_PARTS = ("mnist", "ablation")
+
+
 def combined(
-    rows: Sequence[Mapping], stabiliser_rows: Sequence[Mapping], part: str, footing: str = ""
+    rows: Sequence[Mapping],
+    stabiliser_rows: Sequence[Mapping],
+    part: str,
+    footing: str = "",
+    *,
+    machine: str | None = None,
+    recipe_rows: Sequence[Mapping] = (),
 ) -> dict[str, list[dict]]:
     """One part's runs as ``{row name: [row per seed]}``, the reused runs included.
 
@@ -497,8 +516,17 @@ def combined(
     its footing ``footing`` or ``"healthy-mnist"``). For ``"ablation"`` the
     order is that of :func:`ablation_variants`.
 
+    Args:
+        machine: Keep only the rows measured on this CPU model
+            (``row["machine"]["cpu"]``); ``None`` keeps every row.
+        recipe_rows: More runs of the recipe itself, from another study, at
+            the same budget, data and settings (chapter 11's unconditional
+            arm); they join the recipe's runs.
+
     Raises:
-        ValueError: An unknown part, or ``"toy"`` without one of :data:`TOY_FOOTINGS`.
+        ValueError: An unknown part, or ``"toy"`` without one of
+            :data:`TOY_FOOTINGS`; or, for a part of :data:`TIMED_PARTS`, rows
+            of more than one CPU model (:func:`ganutils.studies.one_machine`).
     """
     if part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}; got {part!r}")
@@ -507,25 +535,57 @@ def combined(
     own = [dict(r) for r in rows if r.get("part") == part]
     if part == "toy":
         own = [r for r in own if r["footing"] == footing]
-    reused = []
-    if part in ("toy", "mnist"):
-        where = footing if part == "toy" else "healthy-mnist"
-        reused = [
-            dict(r)
-            for r in stabiliser_rows
-            if r.get("footing") == where and r["variant"] in REUSED and r["seed"] in (0, 1, 2)
-        ]
-    every = reused + own
+    every = _reused(stabiliser_rows, part, footing) + own
+    if part == "mnist":
+        every += [{**r, "variant": "baseline"} for r in recipe_rows]
+    if machine is not None:
+        every = [r for r in every if _common.machines([r]) == {machine}]
+    order = ["baseline"] + [s.scaled(m).name for s in SETUPS for m in _footings.SWEEP]
     if part == "ablation":
         order = [v.name for v in ablation_variants()]
-    else:
-        order = ["baseline"] + [s.scaled(m).name for s in SETUPS for m in _footings.SWEEP]
     grouped = {}
     for name in order:
         runs = sorted((r for r in every if r["variant"] == name), key=lambda r: r["seed"])
         if runs:
             grouped[RECIPE if name == "baseline" else name] = runs
+    if part in TIMED_PARTS:
+        _common.one_machine(*grouped.values())
     return grouped
+
+
+def _reused(stabiliser_rows: Sequence[Mapping], part: str, footing: str) -> list[dict]:
+    """The :data:`REUSED` rows of chapter 7's study for this part (none but toy and MNIST)."""
+    if part not in ("toy", "mnist"):
+        return []
+    where = footing if part == "toy" else "healthy-mnist"
+    return [
+        dict(r)
+        for r in stabiliser_rows
+        if r.get("footing") == where and r["variant"] in REUSED and r["seed"] in (0, 1, 2)
+    ]
+
+
+def mnist_by_machine(
+    rows: Sequence[Mapping],
+    stabiliser_rows: Sequence[Mapping],
+    recipe_rows: Sequence[Mapping] = (),
+) -> dict[str, dict[str, list[dict]]]:
+    """The MNIST part, one comparison per CPU model: ``{cpu: combined(..., machine=cpu)}``.
+
+    Each machine's setups stand beside the recipe's runs on that machine
+    (chapter 7's, or ``recipe_rows`` of another study, such as chapter 11's
+    unconditional arm); a machine without a run of the recipe has
+    :data:`RECIPE` missing from its dict, and its setups have nothing to be
+    compared with. Machines come in first-seen order: chapter 7's first.
+    """
+    every = [*_reused(stabiliser_rows, "mnist", ""), *rows, *recipe_rows]
+    cpus = dict.fromkeys(
+        cpu for r in every if r.get("part", "mnist") == "mnist" for cpu in _common.machines([r])
+    )
+    return {
+        cpu: combined(rows, stabiliser_rows, "mnist", machine=cpu, recipe_rows=recipe_rows)
+        for cpu in cpus
+    }
 
 
 def best_of_sweep(

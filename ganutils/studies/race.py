@@ -32,6 +32,7 @@ from .. import data as _data  # noqa: E402
 from .. import metrics as _metrics  # noqa: E402
 from .. import stabilizers as _stabilizers  # noqa: E402
 from .. import train as _train  # noqa: E402
+from . import common as _common  # noqa: E402
 
 __all__ = [
     "SCORERS",
@@ -271,7 +272,12 @@ def summary(rows: list[dict]) -> dict[str, dict]:
         ``drift_<name>`` (the largest ratio of a seed's last FD to its best:
         1.0 when no seed got worse after its best check) and ``bar_<name>``;
         plus ``epochs`` and ``seconds`` of the runs (means).
+
+    Raises:
+        ValueError: The rows come from more than one CPU model
+            (:func:`ganutils.studies.one_machine`): their seconds do not compare.
     """
+    _common.one_machine(rows)
     grouped: dict[str, list[dict]] = {}
     for row in rows:
         grouped.setdefault(row["setup"], []).append(row)
