@@ -113,3 +113,10 @@ def test_every_shown_source_fits_the_column(name):
     """Each source a chapter shows is laid out within 88 columns: no page scrolls sideways."""
     long = [line for line in book.source_text(resolve(name)).splitlines() if len(line) > 88]
     assert not long, long
+
+
+def test_without_ipython_show_source_is_the_plain_text(monkeypatch):
+    """No IPython (a plain script), no myst-nb: the source comes back as text."""
+    monkeypatch.setattr(book, "Markdown", None)
+    shown = book.show_source(stabilizers.r1_penalty)
+    assert isinstance(shown, str) and shown.startswith("def r1_penalty(")
