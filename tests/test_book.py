@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -158,3 +159,20 @@ def test_chapter_numbers_are_the_same_everywhere():
 def test_notebook_is_valid_nbformat(path):
     """The schema of the notebook's own nbformat version (4.4 allows no cell ids)."""
     nbformat.validate(nbformat.read(path, as_version=4))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_figure_is_dropped_by_a_later_statement(path):
+    """A bare ``ganutils...plot_*(...)`` call shows its figure only as a cell's last line."""
+    dropped = []
+    for number, source in enumerate(_cells(path), 1):
+        try:
+            body = ast.parse(source).body
+        except SyntaxError:
+            continue
+        for node in body[:-1]:
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                name = ast.unparse(node.value.func)
+                if name.startswith("ganutils.") and ".plot_" in name:
+                    dropped.append(f"{path.name}, code cell {number}: {name}")
+    assert not dropped, dropped
