@@ -158,3 +158,14 @@ def test_the_penalised_mnist_runs_kept_batch_norm_in_d_as_the_chapters_disclose(
     for part in ("mnist", "stacked"):
         for name, runs in modern.combined(rows, [], part).items():
             assert studies.keeps_batch_norm(runs) is True, (part, name)
+
+
+def test_batch_norm_note_names_the_runs_that_kept_it():
+    kept = [{"config": {"batch_norm": True}}] * 2
+    none = [{"config": {"batch_norm": False}}]
+    results = {"WGAN-GP": kept, "R1": kept, "SN": none}
+    note = studies.batch_norm_note(results, ["WGAN-GP", "R1"], "MNIST")
+    assert note.startswith("All 4 MNIST runs of WGAN-GP and R1 here kept batch normalisation")
+    mixed = studies.batch_norm_note(results, ["WGAN-GP", "SN"])
+    assert mixed.startswith("The 2 runs of WGAN-GP kept") and mixed.endswith("Those of SN did not.")
+    assert studies.batch_norm_note(results, ["SN"]).startswith("None of these runs")

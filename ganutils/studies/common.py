@@ -78,6 +78,7 @@ __all__ = [
     "StepTimer",
     "Variant",
     "append_row",
+    "batch_norm_note",
     "biases_before_batch_norm",
     "border_ink",
     "committed_results",
@@ -800,6 +801,31 @@ def keeps_batch_norm(runs: Iterable[Mapping]) -> bool | None:
     """
     kept = {(run.get("config") or {}).get("batch_norm") for run in runs}
     return kept.pop() if len(kept) == 1 and kept <= {True, False} else None
+
+
+def batch_norm_note(
+    results: Mapping[str, Sequence[Mapping]], names: Sequence[str], where=""
+) -> str:
+    """One sentence on which of ``names``' runs in ``results`` kept batch normalisation in D.
+
+    The chapters print it beside the verdicts of setups whose papers use a
+    critic without it (:func:`keeps_batch_norm`). ``where`` names the runs
+    ("MNIST"), or is empty.
+    """
+    kept = [name for name in names if keeps_batch_norm(results[name])]
+    runs, where = sum(len(results[name]) for name in kept), f"{where} " if where else ""
+    if not kept:
+        return f"None of these {where}runs has batch normalisation in D, as in the papers."
+    kept_list = " and ".join([", ".join(kept[:-1]), kept[-1]] if kept[:-1] else kept)
+    note = (
+        "kept batch normalisation in D (batch_norm is true in their configs), so "
+        "their verdicts are for this book's discriminator, not for the papers' "
+        "set-up; the runs without it are still to be made"
+    )
+    if len(kept) == len(names):
+        return f"All {runs} {where}runs of {kept_list} here {note}."
+    rest = ", ".join(name for name in names if name not in kept)
+    return f"The {runs} {where}runs of {kept_list} {note}. Those of {rest} did not."
 
 
 def _cpu_model() -> str:
