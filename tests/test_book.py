@@ -11,10 +11,10 @@ import nbformat
 import pytest
 import yaml
 
+from ganutils.book import TEXT_COLUMN
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-#: Characters of a code or output line that fit the book's text column.
-TEXT_COLUMN = 88
 
 
 def _toc_files(node) -> list[str]:

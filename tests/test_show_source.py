@@ -71,7 +71,7 @@ def test_no_source_is_a_value_error():
 )
 def test_the_code_the_book_shows_fits_its_column(obj):
     """Laid out at 88 columns (comments and strings too), so no page scrolls sideways."""
-    long = [line for line in book.source_text(obj).splitlines() if len(line) > 88]
+    long = [line for line in book.source_text(obj).splitlines() if len(line) > book.TEXT_COLUMN]
     assert not long, long
 
 
@@ -111,7 +111,11 @@ def test_the_chapters_show_some_source():
 @pytest.mark.parametrize("name", shown_in_the_book())
 def test_every_shown_source_fits_the_column(name):
     """Each source a chapter shows is laid out within 88 columns: no page scrolls sideways."""
-    long = [line for line in book.source_text(resolve(name)).splitlines() if len(line) > 88]
+    long = [
+        line
+        for line in book.source_text(resolve(name)).splitlines()
+        if len(line) > book.TEXT_COLUMN
+    ]
     assert not long, long
 
 
