@@ -40,6 +40,7 @@ _ADDED_OPTIONS = {
     "num_classes": None,
     "conditioning": "channels",
     "class_loss_weight": 1.0,
+    "d_batch_norm": None,
 }
 
 

@@ -119,6 +119,9 @@ class TrainConfig:
     beta_2: float = 0.999
     lr_decay: float | None = None
     batch_norm: bool = True
+    # Batch normalisation in D alone (None: as batch_norm). The critics of WGAN-GP,
+    # spectral norm and R1 have none: chapters 7 and 9 run them with d_batch_norm=False.
+    d_batch_norm: bool | None = None
     grid_size: int = 64
     optimizer: str = "adam"
     # The alternatives to the DCGAN practices that chapter 8's ablation measures.
@@ -196,6 +199,8 @@ class TrainConfig:
         ):
             if value not in choices:
                 raise ValueError(f"{name} must be one of {choices}; got {value!r}")
+        if not (self.d_batch_norm is None or isinstance(self.d_batch_norm, bool)):
+            raise ValueError(f"d_batch_norm must be True, False or None; got {self.d_batch_norm!r}")
 
     def gan_options(self, *, steps_per_epoch: int) -> _gan.GANOptions:
         """The engine's options for this run, validated by :class:`ganutils.gan.GANOptions`.
@@ -315,11 +320,16 @@ def _discriminator(config: TrainConfig) -> keras.Model:
         spectral_norm=config.spectral_norm,
         minibatch_stddev=config.minibatch_stddev,
         image_shape=(28, 28, config.channels),
-        **_shared_layers(config),
+        **{**_shared_layers(config), "batch_norm": discriminator_batch_norm(config)},
         num_classes=config.num_classes if config.conditioning == "channels" else None,
         auxiliary_classes=config.num_classes if config.conditioning == "auxiliary" else None,
         seed=config.seed + 100,
     )
+
+
+def discriminator_batch_norm(config: TrainConfig) -> bool:
+    """Whether D normalises its batches: ``d_batch_norm``, or ``batch_norm`` when that is None."""
+    return config.batch_norm if config.d_batch_norm is None else config.d_batch_norm
 
 
 def _compile(gan: _gan.GAN, config: TrainConfig, *, steps_per_epoch: int | None) -> None:

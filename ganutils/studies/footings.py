@@ -42,6 +42,7 @@ from . import common as _common
 from . import runner as _runner
 
 __all__ = [
+    "CRITIC_SETTINGS",
     "FOOTINGS",
     "HELDOUT_DIGITS",
     "IMAGE_SETTINGS",
@@ -49,6 +50,7 @@ __all__ = [
     "MNIST_FOOTINGS",
     "MNIST_NOISE_STEPS",
     "MNIST_SETTINGS",
+    "PAPER_CRITIC",
     "POINTS_KEPT",
     "SETTINGS",
     "SOURCE_NAMES",
@@ -60,6 +62,7 @@ __all__ = [
     "main",
     "mnist_variant",
     "mnist_variants",
+    "paper_critic",
     "results_by_variant",
     "run_study",
     "settings_table",
@@ -104,6 +107,8 @@ class Setting:
             ``learning_rate``, ``beta_1``, ``beta_2``); empty: the footing's.
         options: :class:`ganutils.gan.GANOptions` fields (``loss``, ``d_steps``, ...).
         toy: Other :class:`ganutils.toy.ToyConfig` fields (``d_dropout``, ``d_l2``).
+        image: Other :class:`ganutils.train.TrainConfig` fields, on MNIST only
+            (``d_batch_norm``: see :func:`paper_critic`).
         layer: A model rewrite: ``"spectral_norm"``, ``"minibatch_stddev"``,
             ``"layer_noise"`` or ``""``.
         sweep: Whether its learning rate is also tried at the :data:`SWEEP` multiples.
@@ -117,6 +122,7 @@ class Setting:
     optimizer: Mapping = dataclasses.field(default_factory=dict)
     options: Mapping = dataclasses.field(default_factory=dict)
     toy: Mapping = dataclasses.field(default_factory=dict)
+    image: Mapping = dataclasses.field(default_factory=dict)
     layer: str = ""
     sweep: bool = False
     published: bool = False
@@ -222,8 +228,37 @@ SETTINGS = (
     ),
 )
 
+#: What marks a setting run with its paper's critic (see :func:`paper_critic`).
+PAPER_CRITIC = ", D without BN"
+
+
+def paper_critic(setting: Setting) -> Setting:
+    """``setting`` with the critic of its paper on images: D without batch normalisation.
+
+    The papers of WGAN-GP, spectral norm, R1 and R3GAN train critics that
+    normalise no batch (a batch-normalised critic couples each image's score,
+    and its gradient, to the rest of its batch); the book's recipe normalises
+    D's second block. This variant keeps the recipe's generator and takes the
+    batch norm out of D alone (``d_batch_norm=False``).
+    """
+    return dataclasses.replace(
+        setting,
+        name=setting.name + PAPER_CRITIC,
+        settings=f"{setting.settings}; no batch norm in D",
+        image={**setting.image, "d_batch_norm": False},
+    )
+
+
+#: WGAN-GP and spectral norm with their papers' critics (MNIST only: the toy D has no BN).
+CRITIC_SETTINGS = tuple(paper_critic(s) for s in SETTINGS if s.name in ("WGAN-GP", "spectral norm"))
+
 #: The stabilisers run on MNIST, by name, with their learning-rate multiples there.
-MNIST_SETTINGS = {"WGAN (clipping)": (1,), "WGAN-GP": (1, 16), "spectral norm": (1, 16)}
+MNIST_SETTINGS = {
+    "WGAN (clipping)": (1,),
+    "WGAN-GP": (1, 16),
+    "spectral norm": (1, 16),
+    **{s.name: (1, 16) for s in CRITIC_SETTINGS},
+}
 
 #: Stabilisers that exist only for images: differentiable augmentation, and the unsafe variant.
 IMAGE_SETTINGS = (
@@ -291,6 +326,12 @@ MNIST_FOOTINGS = {
         ),
         overrides={"d_learning_rate": 1e-5, "ema_decay": None},
     ),
+    "rescue-mnist-critics": MnistFooting(
+        "the failure chapter's collapse again, rescued by the papers' critics "
+        "(no batch norm in D)",
+        variants=tuple(f"{s.name} (lr x16)" for s in CRITIC_SETTINGS),
+        overrides={"d_learning_rate": 1e-5, "ema_decay": None},
+    ),
     "small-500": MnistFooting(
         "the recipe on its first 500 digits, for four times the budget",
         variants=_SMALL_VARIANTS,
@@ -312,11 +353,11 @@ HELDOUT_DIGITS = 1000
 
 def _by_name(name: str) -> Setting:
     """The setting called ``name``; a sweep multiple (``"WGAN-GP (lr x16)"``) is scaled."""
-    for setting in (*SETTINGS, *IMAGE_SETTINGS):
+    for setting in (*SETTINGS, *CRITIC_SETTINGS, *IMAGE_SETTINGS):
         for multiple in SWEEP if setting.sweep else (1,):
             if setting.scaled(multiple).name == name:
                 return setting.scaled(multiple)
-    known = [s.name for s in _expanded((*SETTINGS, *IMAGE_SETTINGS))]
+    known = [s.name for s in _expanded((*SETTINGS, *CRITIC_SETTINGS, *IMAGE_SETTINGS))]
     raise ValueError(f"name must be one of {known}; got {name!r}")
 
 
@@ -381,7 +422,7 @@ def mnist_variant(
     ``d_learning_rate``.
     """
     chosen = _mnist_footing(footing)
-    overrides = {**setting.optimizer, **setting.options}
+    overrides = {**setting.optimizer, **setting.options, **setting.image}
     if "instance_noise_steps" in overrides:
         overrides["instance_noise_steps"] = MNIST_NOISE_STEPS
     if "d_dropout" in setting.toy:

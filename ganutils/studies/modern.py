@@ -56,6 +56,8 @@ from keras import ops  # noqa: E402
 
 __all__ = [
     "ABLATION_MULTIPLE",
+    "CRITIC_SETUPS",
+    "IMAGE_SETUPS",
     "MNIST_MULTIPLES",
     "PAPER_STACKED",
     "PARTS",
@@ -124,11 +126,24 @@ SETUPS = (
     ),
 )
 
+#: The setups again with their papers' critics (D without batch normalisation), on MNIST and
+#: StackedMNIST only (:func:`ganutils.studies.footings.paper_critic`).
+CRITIC_SETUPS = tuple(_footings.paper_critic(s) for s in SETUPS)
+#: Every setup, each followed by its version with the paper's critic: the tables' order.
+IMAGE_SETUPS = tuple(s for setup in zip(SETUPS, CRITIC_SETUPS, strict=True) for s in setup)
+
 #: The toy footings of the comparison: chapter 7's healthy ring and grid (1,500 steps, batch 128).
 TOY_FOOTINGS = ("healthy-ring", "healthy-grid")
 #: Rows of chapter 7's study that are this study's runs too (same footing, seed, steps and
 #: budget in seconds; another CPU model, see :func:`combined`).
-REUSED = ("baseline", "WGAN-GP", "WGAN-GP (lr x4)", "WGAN-GP (lr x16)")
+REUSED = (
+    "baseline",
+    "WGAN-GP",
+    "WGAN-GP (lr x4)",
+    "WGAN-GP (lr x16)",
+    "WGAN-GP, D without BN",
+    "WGAN-GP, D without BN (lr x16)",
+)
 #: Multiples of each paper's learning rate run on MNIST (those of chapter 7's MNIST runs).
 MNIST_MULTIPLES = (1, 16)
 
@@ -143,6 +158,10 @@ STACKED_MULTIPLES = {
     "WGAN-GP": 16,
     "R1": 16,
     "relativistic + R1 + R2": 16,
+    "hinge + spectral norm, D without BN": 16,
+    "WGAN-GP, D without BN": 16,
+    "R1, D without BN": 16,
+    "relativistic + R1 + R2, D without BN": 16,
 }
 #: The learning-rate multiple of the relativistic + R1 + R2 base of the ablation (as above).
 ABLATION_MULTIPLE = 16
@@ -179,7 +198,7 @@ PAPER_STACKED = (
 
 def setup_of(name: str) -> _footings.Setting:
     """The setting behind a row name (``"R1 (lr x16)"`` -> the R1 setting at x16)."""
-    for setting in SETUPS:
+    for setting in (*SETUPS, *CRITIC_SETUPS):
         for multiple in _footings.SWEEP:
             if setting.scaled(multiple).name == name:
                 return setting.scaled(multiple)
@@ -194,7 +213,7 @@ def toy_variants() -> list[_common.Variant]:
 def mnist_variants() -> list[_common.Variant]:
     """The MNIST variants this study runs itself: each setup not in :data:`REUSED`."""
     variants = []
-    for setting in SETUPS:
+    for setting in IMAGE_SETUPS:
         for multiple in MNIST_MULTIPLES:
             scaled = setting.scaled(multiple)
             if scaled.name not in REUSED:
@@ -205,7 +224,7 @@ def mnist_variants() -> list[_common.Variant]:
 def stacked_variants() -> list[_common.Variant]:
     """The recipe and every setup at its :data:`STACKED_MULTIPLES` multiple."""
     variants = [_common.Variant("baseline", "the book's recipe")]
-    for setting in SETUPS:
+    for setting in IMAGE_SETUPS:
         variants.append(_footings.mnist_variant(setting.scaled(STACKED_MULTIPLES[setting.name])))
     return variants
 
@@ -540,7 +559,7 @@ def combined(
         every += [{**r, "variant": "baseline"} for r in recipe_rows]
     if machine is not None:
         every = [r for r in every if _common.machines([r]) == {machine}]
-    order = ["baseline"] + [s.scaled(m).name for s in SETUPS for m in _footings.SWEEP]
+    order = ["baseline"] + [s.scaled(m).name for s in IMAGE_SETUPS for m in _footings.SWEEP]
     if part == "ablation":
         order = [v.name for v in ablation_variants()]
     grouped = {}
