@@ -147,25 +147,40 @@ def test_chapter_nines_mnist_part_compares_each_machine_with_its_own_recipe():
         assert len(results[modern.RECIPE]) == 3
 
 
-def test_the_penalised_mnist_runs_kept_batch_norm_in_d_as_the_chapters_disclose():
+def test_keeps_batch_norm_reads_d_batch_norm_before_batch_norm():
     assert studies.keeps_batch_norm([{"config": {"batch_norm": True}}] * 2) is True
     assert studies.keeps_batch_norm([{"config": {"batch_norm": False}}]) is False
     assert studies.keeps_batch_norm([{"config": {"batch_norm": True}}, {"config": {}}]) is None
-    healthy = footings.results_by_variant(committed("stabilisers"), "healthy-mnist")
-    for name in ("WGAN-GP", "WGAN-GP (lr x16)", "spectral norm", "spectral norm (lr x16)"):
-        assert studies.keeps_batch_norm(healthy[name]) is True, name
+    alone = {"batch_norm": True, "d_batch_norm": False}
+    assert studies.keeps_batch_norm([{"config": alone}]) is False
+    assert studies.keeps_batch_norm([{"config": {**alone, "d_batch_norm": None}}]) is True
+
+
+def test_each_papers_critic_row_has_no_batch_norm_in_d_and_every_other_row_has_it():
+    """A row named ' + BN-free D' trained D without batch norm; every other kept it."""
+    def check(name, runs):
+        paper = name.split(" (lr")[0].endswith(footings.PAPER_CRITIC)
+        assert studies.keeps_batch_norm(runs) is (not paper), name
+
+    for footing in ("healthy-mnist", "rescue-mnist", "rescue-mnist-critics"):
+        for name, runs in footings.results_by_variant(committed("stabilisers"), footing).items():
+            check(name, runs)
     rows = committed("modern")
-    for part in ("mnist", "stacked"):
-        for name, runs in modern.combined(rows, [], part).items():
-            assert studies.keeps_batch_norm(runs) is True, (part, name)
+    by_machine = modern.mnist_by_machine(rows, committed("stabilisers"), recipe_rows())
+    for results in [*by_machine.values(), modern.combined(rows, [], "stacked")]:
+        for name, runs in results.items():
+            check(name, runs)
+    critic = footings.paper_critic(footings.SETTINGS[1])
+    assert critic.name == "WGAN-GP + BN-free D" and critic.image == {"d_batch_norm": False}
 
 
 def test_batch_norm_note_names_the_runs_that_kept_it():
     kept = [{"config": {"batch_norm": True}}] * 2
-    none = [{"config": {"batch_norm": False}}]
+    none = [{"config": {"batch_norm": True, "d_batch_norm": False}}]
     results = {"WGAN-GP": kept, "R1": kept, "SN": none}
     note = studies.batch_norm_note(results, ["WGAN-GP", "R1"], "MNIST")
     assert note.startswith("All 4 MNIST runs of WGAN-GP and R1 here kept batch normalisation")
     mixed = studies.batch_norm_note(results, ["WGAN-GP", "SN"])
-    assert mixed.startswith("The 2 runs of WGAN-GP kept") and mixed.endswith("Those of SN did not.")
+    assert mixed.startswith("The 2 runs of WGAN-GP kept")
+    assert mixed.endswith("the 1 run of SN has none in D, as the papers' critics have none.")
     assert studies.batch_norm_note(results, ["SN"]).startswith("None of these runs")

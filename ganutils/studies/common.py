@@ -787,20 +787,30 @@ def one_machine(*groups: Iterable[Mapping]) -> str | None:
 
 
 def keeps_batch_norm(runs: Iterable[Mapping]) -> bool | None:
-    """Whether these MNIST runs kept batch normalisation in D (``config.batch_norm``).
+    """Whether these MNIST runs kept batch normalisation in D.
 
-    The book's discriminator has it in its second block unless
-    ``batch_norm=False`` (which removes it from G too). WGAN-GP's penalty and
-    spectral normalisation were published for critics without it
-    (Gulrajani et al. 2017; Miyato et al. 2018).
+    That is ``config.d_batch_norm``, or ``config.batch_norm`` where the first
+    is missing or ``None`` (D then follows G). The book's discriminator has it
+    in its second block; WGAN-GP's penalty, spectral normalisation and R1 were
+    published for critics without it (Gulrajani et al. 2017; Miyato et al.
+    2018; Mescheder et al. 2018), which ``d_batch_norm=False`` gives.
 
     Returns:
         ``True`` when every run kept it, ``False`` when none did, ``None``
         when they differ or a run does not record it (a toy run, whose MLP
         has none).
     """
-    kept = {(run.get("config") or {}).get("batch_norm") for run in runs}
+    kept = set()
+    for run in runs:
+        config = run.get("config") or {}
+        alone = config.get("d_batch_norm")
+        kept.add(config.get("batch_norm") if alone is None else alone)
     return kept.pop() if len(kept) == 1 and kept <= {True, False} else None
+
+
+def _joined(names: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if names[:-1] else names)
 
 
 def batch_norm_note(
@@ -813,19 +823,20 @@ def batch_norm_note(
     ("MNIST"), or is empty.
     """
     kept = [name for name in names if keeps_batch_norm(results[name])]
-    runs, where = sum(len(results[name]) for name in kept), f"{where} " if where else ""
+    rest = [name for name in names if name not in kept]
+    where = f"{where} " if where else ""
     if not kept:
         return f"None of these {where}runs has batch normalisation in D, as in the papers."
-    kept_list = " and ".join([", ".join(kept[:-1]), kept[-1]] if kept[:-1] else kept)
-    note = (
-        "kept batch normalisation in D (batch_norm is true in their configs), so "
-        "their verdicts are for this book's discriminator, not for the papers' "
-        "set-up; the runs without it are still to be made"
+    runs = sum(len(results[name]) for name in kept)
+    note = "kept batch normalisation in D (this book's discriminator, not the papers' critic)"
+    if not rest:
+        return f"All {runs} {where}runs of {_joined(kept)} here {note}."
+    without = sum(len(results[name]) for name in rest)
+    return (
+        f"The {runs} {where}runs of {_joined(kept)} {note}; the {without} "
+        f"{'run' if without == 1 else 'runs'} of {_joined(rest)} "
+        f"{'has' if without == 1 else 'have'} none in D, as the papers' critics have none."
     )
-    if len(kept) == len(names):
-        return f"All {runs} {where}runs of {kept_list} here {note}."
-    rest = ", ".join(name for name in names if name not in kept)
-    return f"The {runs} {where}runs of {kept_list} {note}. Those of {rest} did not."
 
 
 def _cpu_model() -> str:

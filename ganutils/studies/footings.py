@@ -229,7 +229,7 @@ SETTINGS = (
 )
 
 #: What marks a setting run with its paper's critic (see :func:`paper_critic`).
-PAPER_CRITIC = ", D without BN"
+PAPER_CRITIC = " + BN-free D"
 
 
 def paper_critic(setting: Setting) -> Setting:

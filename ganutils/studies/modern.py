@@ -141,8 +141,8 @@ REUSED = (
     "WGAN-GP",
     "WGAN-GP (lr x4)",
     "WGAN-GP (lr x16)",
-    "WGAN-GP, D without BN",
-    "WGAN-GP, D without BN (lr x16)",
+    "WGAN-GP + BN-free D",
+    "WGAN-GP + BN-free D (lr x16)",
 )
 #: Multiples of each paper's learning rate run on MNIST (those of chapter 7's MNIST runs).
 MNIST_MULTIPLES = (1, 16)
@@ -158,10 +158,10 @@ STACKED_MULTIPLES = {
     "WGAN-GP": 16,
     "R1": 16,
     "relativistic + R1 + R2": 16,
-    "hinge + spectral norm, D without BN": 16,
-    "WGAN-GP, D without BN": 16,
-    "R1, D without BN": 16,
-    "relativistic + R1 + R2, D without BN": 16,
+    "hinge + spectral norm + BN-free D": 16,
+    "WGAN-GP + BN-free D": 16,
+    "R1 + BN-free D": 16,
+    "relativistic + R1 + R2 + BN-free D": 16,
 }
 #: The learning-rate multiple of the relativistic + R1 + R2 base of the ablation (as above).
 ABLATION_MULTIPLE = 16
