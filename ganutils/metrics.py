@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -479,15 +478,13 @@ class MnistScorer:
 
     Args:
         classifier: A loaded :class:`MnistClassifier`; ``None`` calls
-            :func:`load_classifier` with ``source``, ``seed`` and ``cache_dir``.
-        source: Digit source, used only when ``classifier`` is ``None``.
-        seed: Classifier seed, used only when ``classifier`` is ``None``.
-        cache_dir: Cache folder, used only when ``classifier`` is ``None``.
-        architecture: Classifier architecture, used only when ``classifier``
-            is ``None`` (:data:`ganutils.judge.ARCHITECTURES`).
+            :func:`load_classifier` with ``load_options``.
         sample_size: Default sample size of :meth:`real_floor` (and what
             generated sets should be scored at): FD shrinks as ``n`` grows, so
             compare only at equal ``n``.
+        **load_options: Keyword arguments of :func:`load_classifier`
+            (``source``, ``seed``, ``cache_dir``, ``architecture``), used only
+            when ``classifier`` is ``None``.
 
     Example::
 
@@ -501,15 +498,15 @@ class MnistScorer:
         self,
         classifier: MnistClassifier | None = None,
         *,
-        source: str = "auto",
-        seed: int = 0,
-        cache_dir: str | os.PathLike[str] | None = None,
         sample_size: int = DEFAULT_SAMPLE_SIZE,
-        architecture: str = "pooled",
+        **load_options,
     ) -> None:
         if classifier is None:
-            classifier = load_classifier(
-                source=source, seed=seed, cache_dir=cache_dir, architecture=architecture
+            classifier = load_classifier(**load_options)
+        elif load_options:
+            raise ValueError(
+                f"load_options ({sorted(load_options)}) load a classifier: give them or a "
+                "loaded classifier, not both"
             )
         elif not isinstance(classifier, MnistClassifier):
             raise ValueError(

@@ -403,6 +403,8 @@ def test_real_floor_and_scorer_reject_bad_sizes(scorer, classifier):
         metrics.MnistScorer(classifier, sample_size=5000)
     with pytest.raises(ValueError, match="classifier"):
         metrics.MnistScorer("classifier.keras")
+    with pytest.raises(ValueError, match=r"load_options \(\['seed'\]\)"):
+        metrics.MnistScorer(classifier, seed=1)  # a loaded classifier has its seed
 
 
 # --------------------------------------------------------------------------
