@@ -326,6 +326,11 @@ MNIST_FOOTINGS = {
         ),
         overrides={"d_learning_rate": 1e-5, "ema_decay": None},
     ),
+    "healthy-mnist-again": MnistFooting(
+        "the book's recipe again, in the later session of the BN-free critics on the "
+        "same CPU model: how far a second of that session is a second of the first",
+        variants=(),
+    ),
     "rescue-mnist-critics": MnistFooting(
         "the failure chapter's collapse again, rescued by the papers' critics "
         "(no batch norm in D)",
