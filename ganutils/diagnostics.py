@@ -236,11 +236,11 @@ def _names(names) -> str:
     return ", ".join(f"`{name}`" for name in names)
 
 
-#: Chapter 7's footings where instance noise ran: the two rings, the grid, MNIST's collapse.
+#: Chapter 7's footings where instance noise ran: the two rings and MNIST's collapse (the
+#: grid's baseline never learned its modes, so the chapter counts no verdict there).
 _INSTANCE_NOISE_RUNS = (
     ("stabilisers", "rescue-ring", "instance noise", "modes_covered"),
     ("stabilisers", "healthy-ring", "instance noise", "modes_covered"),
-    ("stabilisers", "healthy-grid", "instance noise", "modes_covered"),
     ("stabilisers", "rescue-mnist", "instance noise", "final_fd"),
 )
 

@@ -271,6 +271,32 @@ def test_verdicts_read_leave_one_out_and_add_one():
     assert len(figure.axes[0].get_yticklabels()) == 8
 
 
+def test_verdicts_show_a_borderline_practice_in_their_readings_only():
+    """The ``_reading`` twins add "(borderline)"; the ``_verdict`` keys stay the rule's words."""
+    reference = [19.0, 20.0, 21.0]  # the floor is 1: 5% of the baseline's mean FD
+    data = (
+        _rows("baseline", reference, "baseline", budget=None)
+        # 3.85 worse without it; the interval's near edge (+0.58) is within the floor.
+        + _rows("without:dcgan-batch-norm", [22.25, 23.85, 25.45], budget=None)
+        # As much worse, with an interval whose near edge (+1.77) clears the floor.
+        + _rows("without:dcgan-leaky-relu", [23.35, 23.85, 24.35], budget=None)
+        # Label noise is added by its variant: worse, borderline, so the practice hurts.
+        + _rows("without:ganhacks-noisy-labels", [22.25, 23.85, 25.45], budget=None)
+    )
+    table = {v["variant"]: v for v in ablate.verdicts(data)}
+    norm, relu = table["without:dcgan-batch-norm"], table["without:dcgan-leaky-relu"]
+    noise = table["without:ganhacks-noisy-labels"]
+    assert norm["without"]["final_fd"].borderline and not relu["without"]["final_fd"].borderline
+    assert norm["without_fd_verdict"] == relu["without_fd_verdict"] == "helps"
+    assert norm["without_fd_reading"] == "helps (borderline)"
+    assert relu["without_fd_reading"] == "helps"
+    assert noise["without_fd_verdict"] == "hurts"
+    assert noise["without_fd_reading"] == "hurts (borderline)"
+    # Not measured (no time budget, no add-one runs): no verdict and no reading.
+    assert norm["without_verdict"] is norm["without_reading"] is None
+    assert norm["with_fd_verdict"] is norm["with_fd_reading"] is None
+
+
 def test_time_to_good_is_only_compared_under_a_time_budget():
     (row,) = _rows("baseline", [20.0], "baseline", times=[None], budget=None)
     with pytest.raises(ValueError, match="budget_seconds"):

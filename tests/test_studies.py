@@ -153,6 +153,89 @@ def test_the_five_percent_floor_stops_tiny_but_consistent_differences():
     assert studies.compare([20.0] * 3, [420.6] * 3).verdict == "hurts"
 
 
+#: Times to good (s) over three seeds: the reference's mean is 20 s, so the floor is 1 s.
+REFERENCE_SECONDS = [19.0, 20.0, 21.0]
+#: 3.85 s slower on average, with the spread that puts the interval's near edge at +0.58 s.
+SLOWER_AND_SPREAD = [22.25, 23.85, 25.45]
+#: As slow on average, with the spread that puts the near edge at +1.77 s, beyond the floor.
+SLOWER_AND_TIGHT = [23.35, 23.85, 24.35]
+
+
+def test_a_clear_verdict_whose_interval_edge_is_within_the_floor_is_borderline():
+    result = studies.compare(REFERENCE_SECONDS, SLOWER_AND_SPREAD)  # lower is better
+    assert result.difference == pytest.approx(3.85)
+    assert result.absolute_floor == pytest.approx(1.0)  # 5% of the reference's 20 s
+    assert 0 < result.low < result.absolute_floor < result.difference < result.high
+    assert result.verdict == "hurts" and result.borderline
+    assert result.reading == "hurts (borderline)"
+    # The other way round, the same interval mirrored: a borderline helps.
+    back = studies.compare(SLOWER_AND_SPREAD, REFERENCE_SECONDS)
+    assert back.high < 0 and abs(back.high) <= back.absolute_floor
+    assert back.verdict == "helps" and back.reading == "helps (borderline)"
+
+
+def test_a_clear_verdict_whose_interval_clears_the_floor_is_not_borderline():
+    result = studies.compare(REFERENCE_SECONDS, SLOWER_AND_TIGHT)
+    assert result.difference == pytest.approx(3.85)
+    assert result.low > result.absolute_floor == pytest.approx(1.0)
+    assert result.verdict == "hurts" and not result.borderline and result.reading == "hurts"
+    # Identical seed-independent values: the interval is the difference, far beyond the floor.
+    fixed = studies.compare([20.0] * 3, [420.6] * 3)
+    assert fixed.verdict == "hurts" and fixed.reading == "hurts"
+
+
+@pytest.mark.parametrize("variant", [SLOWER_AND_SPREAD, SLOWER_AND_TIGHT])
+def test_borderline_does_not_depend_on_which_side_is_better(variant):
+    lower = studies.compare(REFERENCE_SECONDS, variant, lower_is_better=True)
+    higher = studies.compare(REFERENCE_SECONDS, variant, lower_is_better=False)
+    assert (lower.verdict, higher.verdict) == ("hurts", "helps")
+    assert (lower.low, lower.high) == (higher.low, higher.high)
+    assert lower.borderline == higher.borderline == (variant is SLOWER_AND_SPREAD)
+    suffix = " (borderline)" if lower.borderline else ""
+    assert (lower.reading, higher.reading) == (f"hurts{suffix}", f"helps{suffix}")
+
+
+def test_no_measurable_effect_and_too_few_runs_are_never_borderline():
+    # Clear of zero and within the floor: below the floor, so not an effect at all.
+    reference = [100.0, 100.1, 99.9, 100.0, 100.0]
+    small = studies.compare(reference, [v + 2.0 for v in reference])
+    assert 0 < small.low <= small.absolute_floor and small.verdict == "no measurable effect"
+    noisy = studies.compare([15.0, 25.0, 20.0], [18.0, 28.0, 23.0])  # the interval spans zero
+    few = studies.compare([1.0], [2.0, 3.0])
+    for result in (small, noisy, few):
+        assert not result.borderline and result.reading == result.verdict
+
+
+def test_a_comparison_built_by_position_still_works_and_is_borderline_only_with_a_floor():
+    est = studies.estimate([1.0, 2.0, 3.0])
+    bare = studies.Comparison(est, est, 1.0, 0.5, 1.5, "hurts")
+    assert math.isnan(bare.absolute_floor) and not bare.borderline and bare.reading == "hurts"
+    floored = studies.Comparison(est, est, 1.0, 0.5, 1.5, "hurts", 0.6)
+    assert floored.borderline and floored.reading == "hurts (borderline)"
+    assert not studies.Comparison(est, est, 1.0, 0.5, 1.5, "hurts", 0.4).borderline
+
+
+def test_borderline_is_a_clear_verdict_whose_near_edge_is_within_the_floor():
+    rng = np.random.default_rng(4)
+    for _ in range(500):
+        reference, variant = rng.normal(20.0, 2.0, 3), rng.normal(rng.uniform(18, 26), 2.0, 3)
+        result = studies.compare(reference, variant, lower_is_better=bool(rng.integers(2)))
+        near = min(abs(result.low), abs(result.high))
+        clear = result.verdict in ("helps", "hurts")
+        assert result.borderline == (clear and near <= 0.05 * abs(np.mean(reference)))
+        assert result.reading.removesuffix(" (borderline)") == result.verdict
+
+
+def test_equal_variants_give_a_clear_interval_about_one_time_in_twenty():
+    """What the rule's note on many comparisons says: chance alone clears zero about 1 in 20."""
+    rng = np.random.default_rng(5)
+    trials, clear = 4000, 0
+    for _ in range(trials):
+        result = studies.compare(rng.normal(20.0, 2.0, 5), rng.normal(20.0, 2.0, 5))
+        clear += result.low > 0 or result.high < 0
+    assert 0.025 < clear / trials < 0.06  # Welch is a little conservative: about 0.04
+
+
 def test_too_few_runs_and_bad_values_are_refused_clearly():
     assert studies.compare([1.0], [2.0, 3.0]).verdict == "too few runs"
     with pytest.raises(ValueError, match="variant must be a non-empty"):
@@ -169,3 +252,30 @@ def test_summarise_reports_the_sample_standard_deviation():
 def test_the_rule_in_words_names_the_interval_and_the_floor():
     assert "95%" in studies.VERDICT_RULE and "5%" in studies.VERDICT_RULE
     assert studies.CONFIDENCE == 0.95 and studies.RELATIVE_FLOOR == 0.05
+
+
+def test_the_rule_in_words_states_its_treatment_of_many_comparisons():
+    rule = studies.VERDICT_RULE
+    assert rule.startswith("A variant **helps** when the 95% confidence interval")
+    assert rule.index("**no measurable effect**") < rule.index("**borderline**")
+    assert "one comparison in twenty" in rule and "does not correct the intervals" in rule
+    assert "a lead to re-test, not a finding" in rule
+
+
+def test_a_table_marks_the_borderline_verdict_and_only_that_one():
+    results = {
+        name: [{"time_to_good": value} for value in values]
+        for name, values in (
+            ("baseline", REFERENCE_SECONDS),
+            ("spread", SLOWER_AND_SPREAD),
+            ("tight", SLOWER_AND_TIGHT),
+        )
+    }
+    rows = studies.summarise(results, metrics=["time_to_good"], baseline="baseline", cost=None)
+    table = studies.markdown_table(
+        rows, metrics={"time_to_good": ("time to good (s)", ".2f")}, results=results
+    )
+    lines = {line.split(" | ")[0].strip("| "): line for line in table.splitlines()}
+    assert lines["spread"].endswith("| 23.85 ± 1.60 (+3.85) **hurts (borderline)** |")
+    assert lines["tight"].endswith("| 23.85 ± 0.50 (+3.85) **hurts** |")
+    assert "**" not in lines["baseline"]

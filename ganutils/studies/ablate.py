@@ -415,7 +415,10 @@ def verdicts(rows: list[dict]) -> list[dict]:
         the variant against the baseline), ``without_verdict`` (the practice's
         verdict on time to good), ``without_fd_verdict``, and for the
         practices' own variants ``with`` and ``with_verdict``,
-        ``with_fd_verdict`` (``None`` where there is no add-one variant).
+        ``with_fd_verdict`` (``None`` where there is no add-one variant). Each
+        ``_verdict`` key has a ``_reading`` twin to show (``without_reading``,
+        ...): the same verdict, with ``" (borderline)"`` after a borderline one
+        (:attr:`ganutils.studies.Comparison.reading`); compare on the verdicts.
 
     Raises:
         ValueError: The rows come from more than one CPU model
@@ -448,11 +451,11 @@ def verdicts(rows: list[dict]) -> list[dict]:
             "description": variant.description,
             "without": without,
         }
-        entry["without_verdict"], entry["without_fd_verdict"] = _practice_verdicts(without, adds)
+        entry.update(_practice_verdicts(without, adds, "without"))
         if variant.name.startswith("without:"):
             added = _compared(plain, measures(f"with:{label}"))
             entry["with"] = added
-            entry["with_verdict"], entry["with_fd_verdict"] = _practice_verdicts(added, True)
+            entry.update(_practice_verdicts(added, True, "with"))
         result.append(entry)
     return result
 
@@ -467,20 +470,25 @@ def _compared(reference: dict | None, variant: dict | None) -> dict | None:
 _FLIP = {"helps": "hurts", "hurts": "helps"}
 
 
-def _practice_verdicts(comparisons: dict | None, adds: bool) -> tuple:
-    """The practice's verdicts on time to good and final FD (``None`` where not measured)."""
-    if comparisons is None:
-        return None, None
-    # The comparison says whether the *variant* helps; the practice is its opposite
-    # when the variant removes it.
-    out = []
-    for measure in ("time_to_good", "final_fd"):
-        if measure not in comparisons:
-            out.append(None)
+def _practice_verdicts(comparisons: dict | None, adds: bool, prefix: str) -> dict:
+    """The practice's verdicts on time to good and final FD, and their readings.
+
+    Returns:
+        ``{prefix}_verdict`` and ``{prefix}_fd_verdict``, with their
+        ``_reading`` twins; ``None`` where not measured.
+    """
+    out = {}
+    for measure, key in (("time_to_good", prefix), ("final_fd", f"{prefix}_fd")):
+        result = (comparisons or {}).get(measure)
+        if result is None:
+            out[f"{key}_verdict"] = out[f"{key}_reading"] = None
             continue
-        verdict = comparisons[measure].verdict
-        out.append(verdict if adds else _FLIP.get(verdict, verdict))
-    return tuple(out)
+        # The comparison says whether the *variant* helps; the practice is its opposite
+        # when the variant removes it. Borderline or not does not depend on the side.
+        verdict = result.verdict if adds else _FLIP.get(result.verdict, result.verdict)
+        out[f"{key}_verdict"] = verdict
+        out[f"{key}_reading"] = result.reading.replace(result.verdict, verdict, 1)
+    return out
 
 
 _COLOURS = {"baseline": "black", "plain": "grey", "leave_one_out": "tab:red", "add_one": "tab:blue"}

@@ -603,7 +603,8 @@ def markdown_table(
 
     Each effect cell reads ``mean ± std (delta vs baseline)`` over the seeds,
     and with ``results`` the verdict of :func:`compare` against the baseline
-    (the first row) after it.
+    (the first row) after it, in bold, as :attr:`Comparison.reading` words it
+    (``helps (borderline)`` for a clear verdict near the floor).
 
     Args:
         rows: From :func:`summarise` with a baseline.
@@ -644,7 +645,7 @@ def markdown_table(
                 reference = _finite(run.get(key) for run in base)
                 if values and reference:
                     result = compare(reference, values, lower_is_better=key not in higher_is_better)
-                    verdict = f" **{result.verdict}**"
+                    verdict = f" **{result.reading}**"
             cells.append(f"{mean:{spec}} ± {std:{spec}}{versus}{verdict}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -814,13 +815,15 @@ def _joined(names: Sequence[str]) -> str:
 
 
 def batch_norm_note(
-    results: Mapping[str, Sequence[Mapping]], names: Sequence[str], where=""
+    results: Mapping[str, Sequence[Mapping]], names: Sequence[str], where="", *, marked=""
 ) -> str:
     """One sentence on which of ``names``' runs in ``results`` kept batch normalisation in D.
 
     The chapters print it beside the verdicts of setups whose papers use a
     critic without it (:func:`keeps_batch_norm`). ``where`` names the runs
-    ("MNIST"), or is empty.
+    ("MNIST"), or is empty. ``marked``: the mark of the rows without it
+    (``" + BN-free D"``); when the runs split exactly by it, the sentence
+    counts the runs instead of naming every row.
     """
     kept = [name for name in names if keeps_batch_norm(results[name])]
     rest = [name for name in names if name not in kept]
@@ -832,6 +835,12 @@ def batch_norm_note(
     if not rest:
         return f"All {runs} {where}runs of {_joined(kept)} here {note}."
     without = sum(len(results[name]) for name in rest)
+    if marked and all(marked in n for n in rest) and not any(marked in n for n in kept):
+        return (
+            f"The {runs} {where}runs of the unmarked rows {note}; the {without} runs of "
+            f'the rows marked "{marked.strip()}" have none in D, as the papers\' critics '
+            "have none."
+        )
     return (
         f"The {runs} {where}runs of {_joined(kept)} {note}; the {without} "
         f"{'run' if without == 1 else 'runs'} of {_joined(rest)} "

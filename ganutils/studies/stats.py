@@ -2,9 +2,10 @@
 
 Every verdict in the chapters ("helps", "hurts", "no measurable effect")
 comes from :func:`compare`, by the rule :data:`VERDICT_RULE` states in words;
-:mod:`ganutils.studies` re-exports both. Plain NumPy and SciPy: no model is
-involved, so ``import ganutils.studies.stats`` starts no TensorFlow (the
-subpackage loads its modules on first use).
+:mod:`ganutils.studies` re-exports both. A clear verdict near the floor reads
+"borderline" when shown (:attr:`Comparison.reading`). Plain NumPy and SciPy:
+no model is involved, so ``import ganutils.studies.stats`` starts no
+TensorFlow (the subpackage loads its modules on first use).
 """
 
 from __future__ import annotations
@@ -37,7 +38,11 @@ VERDICT_RULE = (
     "reference (Welch's t interval over the seeds) lies wholly on the better side of zero "
     "and the difference is larger than 5% of the reference's mean; it **hurts** when the "
     "same holds on the worse side; otherwise it has **no measurable effect**. With fewer "
-    "than two runs on either side there is no verdict."
+    "than two runs on either side there is no verdict. A chapter makes many comparisons, "
+    "and at 95% about one comparison in twenty between two equal variants still gives an "
+    "interval clear of zero by chance. The book does not correct the intervals for that; "
+    "it marks a **helps** or **hurts** as **borderline** when the interval's edge nearer "
+    "zero lies within that 5% floor of zero: a lead to re-test, not a finding."
 )
 """The rule :func:`compare` applies, in words (chapters glue this text)."""
 
@@ -94,7 +99,9 @@ class Comparison:
     """A variant against a reference: both estimates, the difference and its interval, the verdict.
 
     ``difference`` is the variant's mean minus the reference's; ``low`` and
-    ``high`` bound it (Welch's t interval).
+    ``high`` bound it (Welch's t interval). ``absolute_floor`` is the floor in
+    the measure's own units (the share times ``|reference mean|``); it is
+    ``nan`` when not given, and such a comparison is never borderline.
     """
 
     reference: Estimate
@@ -103,6 +110,26 @@ class Comparison:
     low: float
     high: float
     verdict: str
+    absolute_floor: float = math.nan
+
+    @property
+    def borderline(self) -> bool:
+        """Whether a "helps" or "hurts" has its interval's edge nearer zero within the floor.
+
+        Such a verdict is a lead to re-test, not a finding (:data:`VERDICT_RULE`);
+        "no measurable effect" and "too few runs" are never borderline.
+        """
+        if self.verdict not in ("helps", "hurts"):
+            return False
+        return min(abs(self.low), abs(self.high)) <= self.absolute_floor
+
+    @property
+    def reading(self) -> str:
+        """The verdict as the reader sees it: ``"helps (borderline)"`` when borderline.
+
+        Compare and key on :attr:`verdict`; show this.
+        """
+        return f"{self.verdict} (borderline)" if self.borderline else self.verdict
 
 
 def compare(
@@ -125,16 +152,17 @@ def compare(
 
     Returns:
         A :class:`Comparison`; its ``verdict`` is ``"helps"``, ``"hurts"``,
-        ``"no measurable effect"`` or ``"too few runs"``.
+        ``"no measurable effect"`` or ``"too few runs"``, and its ``reading``
+        adds ``" (borderline)"`` to a verdict near the floor.
 
     Raises:
         ValueError: An empty sample or a non-finite value.
     """
     first, second = _values(reference, "reference"), _values(variant, "variant")
     ref, var = estimate(first, confidence=confidence), estimate(second, confidence=confidence)
-    difference = var.mean - ref.mean
+    difference, least = var.mean - ref.mean, floor * abs(ref.mean)
     if ref.n < 2 or var.n < 2:
-        return Comparison(ref, var, difference, math.nan, math.nan, "too few runs")
+        return Comparison(ref, var, difference, math.nan, math.nan, "too few runs", least)
     a, b = ref.sd**2 / ref.n, var.sd**2 / var.n
     if a + b == 0.0:  # no spread on either side: the interval is the difference itself
         low = high = difference
@@ -142,7 +170,7 @@ def compare(
         dof = (a + b) ** 2 / (a**2 / (ref.n - 1) + b**2 / (var.n - 1))
         half = float(scipy.stats.t.ppf(0.5 + confidence / 2, dof)) * math.sqrt(a + b)
         low, high = difference - half, difference + half
-    large = abs(difference) > floor * abs(ref.mean)
+    large = abs(difference) > least
     better = high < 0 if lower_is_better else low > 0
     worse = low > 0 if lower_is_better else high < 0
     if large and better:
@@ -151,4 +179,4 @@ def compare(
         verdict = "hurts"
     else:
         verdict = "no measurable effect"
-    return Comparison(ref, var, difference, low, high, verdict)
+    return Comparison(ref, var, difference, low, high, verdict, least)
