@@ -99,6 +99,7 @@ __all__ = [
     "read_rows",
     "run_mnist",
     "run_toy",
+    "session_check",
     "summarise",
     "sweep",
     "this_machine",
@@ -785,6 +786,32 @@ def one_machine(*groups: Iterable[Mapping]) -> str | None:
             "model: choose the rows of one machine"
         )
     return next(iter(counts), None)
+
+
+def session_check(first: Sequence[Mapping], again: Sequence[Mapping]) -> tuple[str, bool]:
+    """The recipe run again in a later session on one CPU model, against its first runs.
+
+    ``first`` and ``again`` are one configuration's runs as measures
+    (``time_to_good``, ``final_fd``, ``step_ms``). The rule's verdicts on time
+    to good and final FD say whether a second of the later session trained as
+    much as one of the first.
+
+    Returns:
+        A clause in words (it reads after "run again in the later session,"),
+        and whether both verdicts are "no measurable effect".
+    """
+    step = [float(np.median([run["step_ms"] for run in runs])) for runs in (first, again)]
+    said = {}
+    for measure in ("time_to_good", "final_fd"):
+        result = compare([r[measure] for r in first], [r[measure] for r in again])
+        said[measure] = (result.reference.mean, result.variant.mean, result.reading)
+    (t1, t2, tv), (f1, f2, fv) = said["time_to_good"], said["final_fd"]
+    clause = (
+        f"the recipe took {step[1]:.0f} ms per step against {step[0]:.0f} ms, reached good "
+        f"digits in {t2:.0f} s against {t1:.0f} s ({tv}) and ended at an FD of {f2:.0f} "
+        f"against {f1:.0f} ({fv})"
+    )
+    return clause, tv == fv == "no measurable effect"
 
 
 def keeps_batch_norm(runs: Iterable[Mapping]) -> bool | None:

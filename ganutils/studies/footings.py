@@ -332,8 +332,7 @@ MNIST_FOOTINGS = {
         variants=(),
     ),
     "rescue-mnist-critics": MnistFooting(
-        "the failure chapter's collapse again, rescued by the papers' critics "
-        "(no batch norm in D)",
+        "the failure chapter's collapse again, rescued by the papers' critics (no batch norm in D)",
         variants=tuple(f"{s.name} (lr x16)" for s in CRITIC_SETTINGS),
         overrides={"d_learning_rate": 1e-5, "ema_decay": None},
     ),
