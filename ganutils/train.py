@@ -44,6 +44,7 @@ __all__ = [
     "RECIPE",
     "TrainConfig",
     "build_gan",
+    "discriminator_batch_norm",
     "fixed_latents",
     "grid_of",
     "main",

@@ -429,3 +429,22 @@ def test_option_fields_refuses_a_second_declaration_and_a_missing_default():
         @options.option_fields({"latent_dim": 8}, after={"loss": "nowhere"})
         class Misplaced:
             epochs: int = 1
+
+
+def test_d_batch_norm_takes_batch_norm_out_of_d_alone_and_refuses_non_bools():
+    """``d_batch_norm=False``: the papers' critics, with the recipe's generator unchanged."""
+
+    def normalised(model):
+        return [
+            layer
+            for layer in model._flatten_layers()
+            if "BatchNormalization" in type(layer).__name__
+        ]
+
+    gan = train.build_gan(train.TrainConfig(d_batch_norm=False))
+    assert not normalised(gan.discriminator) and normalised(gan.generator)
+    default = train.build_gan(train.TrainConfig())
+    assert normalised(default.discriminator) and normalised(default.generator)
+    assert train.discriminator_batch_norm(train.TrainConfig(batch_norm=False)) is False
+    with pytest.raises(ValueError, match="d_batch_norm must be True, False or None"):
+        train.TrainConfig(d_batch_norm=1)
