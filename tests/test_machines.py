@@ -202,3 +202,15 @@ def test_batch_norm_note_names_the_runs_that_kept_it():
         'discriminator, not the papers\' critic); the 3 runs of the rows marked "+ BN-free D" '
         "have none in D, as the papers' critics have none."
     )
+
+
+def test_session_check_reads_the_later_session_against_the_first():
+    first = [{"time_to_good": t, "final_fd": 24.0 + t / 100, "step_ms": 45.0} for t in (19, 20, 21)]
+    faster = [
+        {"time_to_good": t, "final_fd": 24.0 + t / 100, "step_ms": 32.0} for t in (12, 13, 14)
+    ]
+    clause, same = studies.session_check(first, faster)
+    assert not same and clause.startswith("the recipe took 32 ms per step against 45 ms")
+    assert "13 s against 20 s (measurably sooner)" in clause
+    assert clause.endswith("(no measurable difference)")
+    assert studies.session_check(first, first)[1] is True

@@ -801,17 +801,23 @@ def session_check(first: Sequence[Mapping], again: Sequence[Mapping]) -> tuple[s
         and whether both verdicts are "no measurable effect".
     """
     step = [float(np.median([run["step_ms"] for run in runs])) for runs in (first, again)]
+    words = {  # the later session against the first, on measures where lower is better
+        "time_to_good": {"helps": "measurably sooner", "hurts": "measurably later"},
+        "final_fd": {"helps": "measurably lower", "hurts": "measurably higher"},
+    }
     said = {}
     for measure in ("time_to_good", "final_fd"):
         result = compare([r[measure] for r in first], [r[measure] for r in again])
-        said[measure] = (result.reference.mean, result.variant.mean, result.reading)
+        word = words[measure].get(result.verdict, "no measurable difference")
+        word += " (borderline)" if result.borderline else ""
+        said[measure] = (result.reference.mean, result.variant.mean, word)
     (t1, t2, tv), (f1, f2, fv) = said["time_to_good"], said["final_fd"]
     clause = (
         f"the recipe took {step[1]:.0f} ms per step against {step[0]:.0f} ms, reached good "
         f"digits in {t2:.0f} s against {t1:.0f} s ({tv}) and ended at an FD of {f2:.0f} "
         f"against {f1:.0f} ({fv})"
     )
-    return clause, tv == fv == "no measurable effect"
+    return clause, tv == fv == "no measurable difference"
 
 
 def keeps_batch_norm(runs: Iterable[Mapping]) -> bool | None:
