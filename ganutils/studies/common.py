@@ -88,6 +88,7 @@ __all__ = [
     "differing_share",
     "estimate",
     "group_rows",
+    "joined",
     "keeps_batch_norm",
     "machines",
     "markdown_table",
@@ -842,8 +843,9 @@ def keeps_batch_norm(runs: Iterable[Mapping]) -> bool | None:
     return kept.pop() if len(kept) == 1 and kept <= {True, False} else None
 
 
-def _joined(names: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
+def joined(names: Iterable[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: names as a list in a sentence."""
+    names = list(names)
     return " and ".join([", ".join(names[:-1]), names[-1]] if names[:-1] else names)
 
 
@@ -866,7 +868,7 @@ def batch_norm_note(
     runs = sum(len(results[name]) for name in kept)
     note = "kept batch normalisation in D (this book's discriminator, not the papers' critic)"
     if not rest:
-        return f"All {runs} {where}runs of {_joined(kept)} here {note}."
+        return f"All {runs} {where}runs of {joined(kept)} here {note}."
     without = sum(len(results[name]) for name in rest)
     if marked and all(marked in n for n in rest) and not any(marked in n for n in kept):
         return (
@@ -875,8 +877,8 @@ def batch_norm_note(
             "have none."
         )
     return (
-        f"The {runs} {where}runs of {_joined(kept)} {note}; the {without} "
-        f"{'run' if without == 1 else 'runs'} of {_joined(rest)} "
+        f"The {runs} {where}runs of {joined(kept)} {note}; the {without} "
+        f"{'run' if without == 1 else 'runs'} of {joined(rest)} "
         f"{'has' if without == 1 else 'have'} none in D, as the papers' critics have none."
     )
 
