@@ -186,6 +186,9 @@ def test_a_small_data_run_holds_out_digits_and_records_rt(tmp_path):
     for part in ("rt_train", "rt_heldout"):
         assert -1.0 <= row[part] <= 1.0
     assert row["final_fd"] is not None and row["budget_seconds"] == 0.5
+    # a timed row carries its session and the recipe's step time in it: its clock
+    assert row["session"] == studies.this_session() and len(row["session"]) > 8
+    assert 0 < row["recipe_step_ms"] < 10_000
 
 
 def test_a_setting_rejects_an_unknown_layer_and_a_sweep_without_a_rate():

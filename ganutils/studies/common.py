@@ -98,12 +98,14 @@ __all__ = [
     "plot_points",
     "provenance",
     "read_rows",
+    "recipe_step_ms",
     "run_mnist",
     "run_toy",
     "session_check",
     "summarise",
     "sweep",
     "this_machine",
+    "this_session",
 ]
 
 
@@ -371,7 +373,9 @@ def run_mnist(
     Returns:
         ``variant``, ``kind``, ``practice``, ``seed``, ``epochs`` (asked),
         ``epochs_trained``, ``budget_seconds``, ``config``, ``diverged``,
-        ``wall_seconds``, ``step_ms``; with ``bar``: ``final_fd``, ``final_classes``,
+        ``wall_seconds``, ``step_ms``; with ``budget_seconds``: ``recipe_step_ms``
+        (:func:`recipe_step_ms`, this session's clock); with ``bar``: ``final_fd``,
+        ``final_classes``,
         ``final_classifier_score``, ``fd_curve``, ``classes_curve``, ``seconds_curve``,
         ``epoch_curve`` (the epoch of each check), ``time_to_good``, ``collapsed`` (3
         classes or fewer); with ``sample_size``: ``fd``, ``classes_covered``,
@@ -379,6 +383,7 @@ def run_mnist(
     """
     if budget_seconds is not None and bar is None:
         raise ValueError("budget_seconds needs bar: the budget is counted by the quality check")
+    recipe_ms = None if budget_seconds is None else recipe_step_ms(profile, images)
     config = _run_config(variant, seed, profile, epochs=epochs, budget_seconds=budget_seconds)
     timer = StepTimer()
     monitor = _diagnostics.TrainingMonitor(verbose=False)
@@ -403,6 +408,8 @@ def run_mnist(
         "wall_seconds": time.perf_counter() - start,
         "step_ms": timer.median_ms(),
     }
+    if recipe_ms is not None:
+        row["recipe_step_ms"] = recipe_ms
     if bar is not None:
         row.update(_quality_fields(history))
     if sample_size:
@@ -410,6 +417,28 @@ def run_mnist(
     if final is not None:
         row.update(final(gan, config))
     return row
+
+
+_RECIPE_STEP_MS: dict[tuple, float] = {}
+
+
+def recipe_step_ms(profile, images: np.ndarray) -> float:
+    """The median training step of the book's recipe on these images, in ms, timed now.
+
+    Seconds mean the same only within one session on one machine (the same
+    CPU model ran the recipe 40% faster on one day than on another). So a
+    timed run records this too: the recipe's step time in the same session,
+    measured once per process (two epochs of ``TrainConfig``'s recipe, the
+    first skipped), which puts the seconds of two sessions on one clock
+    (:func:`ganutils.studies.clock.on_one_clock`).
+    """
+    key = (profile.name, tuple(np.shape(images)))
+    if key not in _RECIPE_STEP_MS:
+        timer = StepTimer()
+        config = _train.TrainConfig.for_profile(profile, epochs=2, seed=0)
+        _train.train_mnist(config, images=images, extra_callbacks=[timer], progress=False)
+        _RECIPE_STEP_MS[key] = timer.median_ms()
+    return _RECIPE_STEP_MS[key]
 
 
 def _run_config(variant: Variant, seed: int, profile, *, epochs, budget_seconds):
@@ -707,7 +736,7 @@ def append_row(path, row: Mapping) -> None:
 
 
 def provenance(profile, data_summary: str) -> dict:
-    """Where a results row came from: profile, data, versions, machine, date and commit."""
+    """Where a results row came from: profile, data, versions, machine, session, date, commit."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -728,9 +757,18 @@ def provenance(profile, data_summary: str) -> dict:
             "numpy": np.__version__,
         },
         "machine": this_machine(),
+        "session": this_session(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "commit": commit,
     }
+
+
+def this_session() -> str:
+    """This boot of this machine (the kernel's boot id): the rows of one session share it."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return f"{platform.node()} process {os.getpid()}"
 
 
 def this_machine() -> dict:
