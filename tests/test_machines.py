@@ -95,6 +95,7 @@ def test_every_comparison_the_chapters_make_reads_rows_of_one_machine():
         assert studies.one_machine(*results.values()), footing
     rows = committed("modern")
     assert studies.one_machine(*modern.combined(rows, [], "ablation").values()) == INTEL
+    assert studies.one_machine(*modern.combined(rows, stabilisers, "mnist").values()) == AMD
     # StackedMNIST holds steps equal, not seconds: its BN-free rows ran later on AMD, and
     # chapter 9 leaves out its step-time column.
     stacked = modern.combined(rows, [], "stacked")
@@ -107,8 +108,13 @@ def test_every_comparison_the_chapters_make_reads_rows_of_one_machine():
 def test_the_mixed_comparisons_of_the_committed_rows_now_fail_loudly():
     with pytest.raises(ValueError, match="more than one machine"):
         ablate.verdicts(committed("ablation"))  # the 60 s and the 8-epoch ablations
-    with pytest.raises(ValueError, match="more than one machine"):
-        modern.combined(committed("modern"), committed("stabilisers"), "mnist")
+    # timed rows of two sessions of one CPU model, not yet on one clock
+    healthy = [r for r in committed("stabilisers") if r.get("footing") == "healthy-mnist"]
+    with pytest.raises(ValueError, match="more than one session"):
+        studies.one_machine(healthy)  # chapter 7's recipe, and the BN-free critics' session
+    timed = [r for r in committed("ablation") if r.get("budget_seconds") == 60]
+    with pytest.raises(ValueError, match="more than one session"):
+        ablate.verdicts(timed)  # chapter 8's seeds 0-2 and 3-4
     toy = modern.combined(committed("modern"), committed("stabilisers"), "toy", "healthy-ring")
     with pytest.raises(ValueError, match="more than one machine"):
         studies.summarise(toy, baseline=modern.RECIPE)  # its step-time column
@@ -140,21 +146,19 @@ def test_chapter_elevens_unconditional_arm_is_chapter_sevens_recipe_on_the_other
     assert sorted(r["seed"] for r in recipe_rows()) == sorted(r["seed"] for r in reference)
 
 
-def test_chapter_nines_mnist_part_compares_each_machine_with_its_own_recipe():
-    by_machine = modern.mnist_by_machine(
-        committed("modern"), committed("stabilisers"), recipe_rows()
-    )
-    assert list(by_machine) == [AMD, INTEL]
-    # AMD: chapter 7's recipe and WGAN-GP rows, and every setup with its paper's critic
-    # (run later there); Intel: the other setups with the book's D, and chapter 11's recipe.
+def test_chapter_nines_mnist_part_is_one_machine_on_one_clock():
+    mnist = modern.combined(committed("modern"), committed("stabilisers"), "mnist")
+    # every setup with the book's D and with its paper's critic, at each rate, beside the
+    # recipe of chapter 7's first session, on that session's clock
     names = [s.scaled(m).name for s in modern.IMAGE_SETUPS for m in modern.MNIST_MULTIPLES]
-    amd = [n for n in names if n.startswith("WGAN-GP") or footings.PAPER_CRITIC in n]
-    assert list(by_machine[AMD]) == [modern.RECIPE, *amd]
-    intel = [n for n in names if n not in amd]
-    assert list(by_machine[INTEL]) == [modern.RECIPE, *intel] and len(intel) == 6
-    for cpu, results in by_machine.items():
-        assert studies.one_machine(*results.values()) == cpu
-        assert len(results[modern.RECIPE]) == 3
+    assert list(mnist) == [modern.RECIPE, *names]
+    assert studies.one_machine(*mnist.values()) == AMD
+    recipe = mnist[modern.RECIPE]
+    assert len(recipe) == 3 and all(r["footing"] == "healthy-mnist" for r in recipe)
+    clocks = {r["clock"] for runs in mnist.values() for r in runs}
+    assert clocks == {recipe[0]["session_label"]}
+    sessions = {r["session_label"] for runs in mnist.values() for r in runs}
+    assert len(sessions) == 3  # chapter 7's, the BN-free critics', and the book's D again
 
 
 def test_keeps_batch_norm_reads_d_batch_norm_before_batch_norm():
@@ -177,8 +181,8 @@ def test_each_papers_critic_row_has_no_batch_norm_in_d_and_every_other_row_has_i
         for name, runs in footings.results_by_variant(committed("stabilisers"), footing).items():
             check(name, runs)
     rows = committed("modern")
-    by_machine = modern.mnist_by_machine(rows, committed("stabilisers"), recipe_rows())
-    for results in [*by_machine.values(), modern.combined(rows, [], "stacked")]:
+    mnist = modern.combined(rows, committed("stabilisers"), "mnist")
+    for results in [mnist, modern.combined(rows, [], "stacked")]:
         for name, runs in results.items():
             check(name, runs)
     critic = footings.paper_critic(footings.SETTINGS[1])
@@ -202,15 +206,3 @@ def test_batch_norm_note_names_the_runs_that_kept_it():
         'discriminator, not the papers\' critic); the 3 runs of the rows marked "+ BN-free D" '
         "have none in D, as the papers' critics have none."
     )
-
-
-def test_session_check_reads_the_later_session_against_the_first():
-    first = [{"time_to_good": t, "final_fd": 24.0 + t / 100, "step_ms": 45.0} for t in (19, 20, 21)]
-    faster = [
-        {"time_to_good": t, "final_fd": 24.0 + t / 100, "step_ms": 32.0} for t in (12, 13, 14)
-    ]
-    clause, same = studies.session_check(first, faster)
-    assert not same and clause.startswith("the recipe took 32 ms per step against 45 ms")
-    assert "13 s against 20 s (measurably sooner)" in clause
-    assert clause.endswith("(no measurable difference)")
-    assert studies.session_check(first, first)[1] is True

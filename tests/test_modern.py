@@ -214,20 +214,13 @@ def on(cpu: str, **fields) -> dict:
     return {"machine": {"cpu": cpu, "cores": 2, "gpus": []}, "seed": 0, **fields}
 
 
-def test_combined_keeps_one_machine_takes_the_recipe_from_elsewhere_and_refuses_a_mix():
+def test_combined_refuses_mnist_rows_of_two_machines_but_not_toy_rows():
     stabilisers = [on("AMD", footing="healthy-mnist", variant=v) for v in ("baseline", "WGAN-GP")]
     own = [on("Intel", part="mnist", variant="R1")]
-    recipe = [on("Intel", variant="unconditional recipe", seed=s) for s in (0, 1)]
     with pytest.raises(ValueError, match=r"'AMD' \(2 rows\); 'Intel' \(1 row\)"):
         modern.combined(own, stabilisers, "mnist")
-    intel = modern.combined(own, stabilisers, "mnist", machine="Intel", recipe_rows=recipe)
-    assert list(intel) == [modern.RECIPE, "R1"] and len(intel[modern.RECIPE]) == 2
-    amd = modern.combined(own, stabilisers, "mnist", machine="AMD")
+    amd = modern.combined([], stabilisers, "mnist")
     assert list(amd) == [modern.RECIPE, "WGAN-GP"]
-    assert {cpu: list(r) for cpu, r in modern.mnist_by_machine(own, stabilisers).items()} == {
-        "AMD": [modern.RECIPE, "WGAN-GP"],
-        "Intel": ["R1"],  # no recipe on this machine: nothing to compare R1 with
-    }
     toy = [on("AMD", footing="healthy-ring", variant="baseline")]
     mixed = modern.combined(
         [on("Intel", part="toy", footing="healthy-ring", variant="R1")], toy, "toy", "healthy-ring"
@@ -259,12 +252,11 @@ def test_the_committed_study_covers_every_part_variant_and_seed():
 
 
 def test_stacked_and_ablation_rates_are_the_best_of_the_mnist_sweep_by_final_fd():
-    # Each setup's sweep ran on one machine, so its best row is read there.
-    by_machine = modern.mnist_by_machine(committed(), studies.committed_results("stabilisers"))
+    # Every setup's sweep on one clock, so its best row is read there.
+    mnist = modern.combined(committed(), studies.committed_results("stabilisers"), "mnist")
     measured = {
         name: [{"final_fd": ablate.final_fd(r)} for r in runs]
-        for results in by_machine.values()
-        for name, runs in results.items()
+        for name, runs in mnist.items()
         if name != modern.RECIPE
     }
     for setting in modern.SETUPS:

@@ -8,9 +8,12 @@ floor below and from each other, never the other way round.
 
 - :mod:`~ganutils.studies.stats`: the book's one comparison rule
   (:func:`estimate`, :func:`compare`, :data:`VERDICT_RULE`); no TensorFlow;
+- :mod:`~ganutils.studies.clock`: the sessions rows were measured in, and
+  :func:`~ganutils.studies.clock.on_one_clock`, which puts the seconds of
+  several sessions on one clock;
 - :mod:`~ganutils.studies.common`: variants over seeds, summaries and tables,
   results files, the machine guard (:func:`one_machine`: seconds compare only
-  between rows of one CPU model), the one-step equivalence check;
+  between rows of one CPU model and one clock), the one-step equivalence check;
 - :mod:`~ganutils.studies.runner`: the resumable loop of the four studies
   below and the flags their command lines share;
 - :mod:`~ganutils.studies.race`: time to good digits against the TensorFlow
@@ -32,12 +35,32 @@ import importlib
 from typing import TYPE_CHECKING
 
 #: The subpackage's modules; each imports only those before it.
-MODULES = ("stats", "common", "runner", "race", "ablate", "footings", "modern", "conditional")
+MODULES = (
+    "stats",
+    "clock",
+    "common",
+    "runner",
+    "race",
+    "ablate",
+    "footings",
+    "modern",
+    "conditional",
+)
 
 __all__ = ["MODULES", *MODULES]
 
 if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
-    from . import ablate, common, conditional, footings, modern, race, runner, stats  # noqa: F401
+    from . import (  # noqa: F401
+        ablate,
+        clock,
+        common,
+        conditional,
+        footings,
+        modern,
+        race,
+        runner,
+        stats,
+    )
     from .common import *  # noqa: F403
 
 

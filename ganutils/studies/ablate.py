@@ -375,12 +375,17 @@ def final_fd(row: dict) -> float:
 
 
 def at_budget(rows: list[dict], budget_seconds: float = BUDGET_SECONDS) -> list[dict]:
-    """The rows of runs with this time budget (the ablation proper, not the plain sweep)."""
-    return [
+    """The runs with this time budget (the ablation proper, not the plain sweep), on one clock.
+
+    Their seeds may come from more than one session: they are put on the
+    clock of the first run's session (:func:`ganutils.studies.on_one_clock`).
+    """
+    chosen = [
         r
         for r in rows
         if r.get("budget_seconds") == budget_seconds and r.get("kind") != "plain_sweep"
     ]
+    return _common.on_one_clock({"runs": chosen})["runs"] if chosen else []
 
 
 def at_epochs(rows: list[dict], epochs: int) -> list[dict]:

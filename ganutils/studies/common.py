@@ -17,10 +17,13 @@ shape once, on top of the engine and recipes below it:
   "hurts" or "no measurable effect", by :data:`VERDICT_RULE`);
 - results files: :func:`read_rows`, :func:`append_row`, :func:`provenance`,
   and :func:`committed_results` for the ones the package ships;
-- the machine a row was measured on: :func:`this_machine`, :func:`machines`,
-  and :func:`one_machine`, the guard every study calls before it compares
-  rows (seconds compare only within one CPU model); :func:`keeps_batch_norm`
-  reads what the runs' discriminators were;
+- the machine and session a row was measured on: :func:`this_machine`,
+  :func:`this_session`, :func:`machines`, :func:`recipe_step_ms` (the clock a
+  timed row records), :func:`known_sessions` and :func:`on_one_clock` (runs of
+  several sessions on one clock, :mod:`ganutils.studies.clock`), and
+  :func:`one_machine`, the guard every study calls before it compares rows
+  (seconds compare only within one CPU model and one clock);
+  :func:`keeps_batch_norm` reads what the runs' discriminators were;
 - the one-step equivalence of two distribution strategies:
   :func:`one_step_weights`, :func:`max_difference`, :func:`differing_share`,
   :func:`biases_before_batch_norm`.
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import importlib.resources
 import json
 import math
@@ -67,6 +71,7 @@ from .. import toy as _toy  # noqa: E402
 from .. import train as _train  # noqa: E402
 from ..callbacks import QualityCheck  # noqa: E402
 from ..metrics import border_ink  # noqa: E402  (re-exported: chapter 7 reads it here)
+from . import clock as _clock  # noqa: E402
 
 __all__ = [
     "COMMITTED_STUDIES",
@@ -81,6 +86,7 @@ __all__ = [
     "batch_norm_note",
     "biases_before_batch_norm",
     "border_ink",
+    "clock_note",
     "committed_results",
     "compare",
     "compare_mnist",
@@ -90,9 +96,11 @@ __all__ = [
     "group_rows",
     "joined",
     "keeps_batch_norm",
+    "known_sessions",
     "machines",
     "markdown_table",
     "max_difference",
+    "on_one_clock",
     "one_machine",
     "one_step_weights",
     "plot_points",
@@ -102,6 +110,7 @@ __all__ = [
     "run_mnist",
     "run_toy",
     "session_check",
+    "sessions_for",
     "summarise",
     "sweep",
     "this_machine",
@@ -792,17 +801,57 @@ def machines(rows: Iterable[Mapping]) -> set[str]:
     return {cpu for row in rows if (cpu := (row.get("machine") or {}).get("cpu"))}
 
 
+def known_sessions() -> tuple[_clock.Session, ...]:
+    """Every session of the committed results (:func:`ganutils.studies.clock.find_sessions`)."""
+    return _known_sessions()
+
+
+@functools.cache
+def _known_sessions() -> tuple[_clock.Session, ...]:
+    return _clock.find_sessions(row for s in COMMITTED_STUDIES for row in committed_results(s))
+
+
+def sessions_for(rows: Iterable[Mapping]) -> tuple[_clock.Session, ...]:
+    """The committed results' sessions, and those of ``rows`` that none of them holds."""
+    known = known_sessions()
+    new = []
+    for row in rows:
+        try:
+            _clock.session_of(row, known)
+        except ValueError:
+            new.append(row)
+    return known + _clock.find_sessions(new)
+
+
+def on_one_clock(
+    groups: Mapping[str, Sequence[Mapping]], *, reference: _clock.Session | None = None
+) -> dict[str, list[dict]]:
+    """:func:`ganutils.studies.clock.on_one_clock` over the sessions of every row there is."""
+    rows = [row for runs in groups.values() for row in runs]
+    return _clock.on_one_clock(groups, sessions_for(rows), reference=reference)
+
+
+def _clocks(rows: Sequence[Mapping]) -> Counter:
+    """How many of the timed ``rows`` ran on each clock (session, or the clock put on them)."""
+    timed = [
+        r for r in rows if _clock.timed(r) and (r.get("clock") or (machines([r]) and r.get("date")))
+    ]
+    sessions = sessions_for(row for row in timed if not row.get("clock"))
+    return Counter(row.get("clock") or _clock.session_of(row, sessions).label for row in timed)
+
+
 def one_machine(*groups: Iterable[Mapping]) -> str | None:
     """The one CPU model on which every row of ``groups`` was measured: the studies' guard.
 
     A time to good in seconds, a step time, and every measure of a run with a
     time budget (its final FD after 60 s too: a slower CPU trains fewer
-    steps in it) depend on the machine. So rows are compared only with rows
-    of the same CPU model; the studies call this before they turn rows into
-    verdicts or cost ratios, and a comparison across machines fails here
-    instead of reading as an effect. (The same model name is the least that
-    is needed, not a proof of equal speed: a shared machine can be busier on
-    one day than another.)
+    steps in it) depend on the machine, and on the session: the same CPU
+    model ran the recipe 40% faster on one day than on another. So rows are
+    compared only with rows of the same CPU model, and timed rows only with
+    rows of the same session or put on one clock with them
+    (:func:`on_one_clock`); the studies call this before they turn rows into
+    verdicts or cost ratios, and a comparison across machines or sessions
+    fails here instead of reading as an effect.
 
     Args:
         groups: Rows (results rows, or the runs of one arm each).
@@ -811,52 +860,96 @@ def one_machine(*groups: Iterable[Mapping]) -> str | None:
         The CPU model, or ``None`` when no row records one (live runs).
 
     Raises:
-        ValueError: The rows come from more than one CPU model; the message
-            names each with its number of rows.
+        ValueError: The rows come from more than one CPU model, or timed rows
+            from more than one clock; the message names each with its number
+            of rows.
     """
-    counts = Counter(cpu for group in groups for row in group for cpu in machines([row]))
-    if len(counts) > 1:
-        found = "; ".join(
-            f"{cpu!r} ({n} row{'' if n == 1 else 's'})" for cpu, n in counts.most_common()
-        )
-        raise ValueError(
-            f"the compared rows were measured on more than one machine: {found}. Seconds, "
-            "and anything measured at a time budget, compare only between runs of one CPU "
-            "model: choose the rows of one machine"
-        )
-    return next(iter(counts), None)
+    rows = [row for group in groups for row in group]
+    for found, what, fix in (
+        (Counter(cpu for row in rows for cpu in machines([row])), "machine", _ONE_CPU),
+        (_clocks(rows), "session", "put them on one clock first (studies.on_one_clock)"),
+    ):
+        if len(found) > 1:
+            named = "; ".join(
+                f"{name!r} ({n} row{'' if n == 1 else 's'})" for name, n in found.most_common()
+            )
+            raise ValueError(
+                f"the compared rows were measured in more than one {what}: {named}. {fix}"
+            )
+    return next(iter(machines(rows)), None)
+
+
+_ONE_CPU = (
+    "Seconds, and anything measured at a time budget, compare only between runs of one CPU "
+    "model: choose the rows of one machine"
+)
 
 
 def session_check(first: Sequence[Mapping], again: Sequence[Mapping]) -> tuple[str, bool]:
-    """The recipe run again in a later session on one CPU model, against its first runs.
+    """The recipe run again in a later session, against its first runs, on one clock.
 
-    ``first`` and ``again`` are one configuration's runs as measures
-    (``time_to_good``, ``final_fd``, ``step_ms``). The rule's verdicts on time
-    to good and final FD say whether a second of the later session trained as
-    much as one of the first.
+    ``first`` and ``again`` are the recipe's timed results rows from two
+    sessions. The rule's verdicts on time to good (a run that never gets
+    there counts as its budget) and final FD, with ``again`` put on the first
+    session's clock (:func:`on_one_clock`), say whether the clock accounts
+    for the two sessions' speeds.
 
     Returns:
         A clause in words (it reads after "run again in the later session,"),
-        and whether both verdicts are "no measurable effect".
+        and whether both verdicts on the clock are "no measurable difference".
     """
     step = [float(np.median([run["step_ms"] for run in runs])) for runs in (first, again)]
+    clocked = on_one_clock({"first": first, "again": again})
     words = {  # the later session against the first, on measures where lower is better
         "time_to_good": {"helps": "measurably sooner", "hurts": "measurably later"},
         "final_fd": {"helps": "measurably lower", "hurts": "measurably higher"},
     }
     said = {}
     for measure in ("time_to_good", "final_fd"):
-        result = compare([r[measure] for r in first], [r[measure] for r in again])
+        result = compare(*(_measured(clocked[k], measure) for k in ("first", "again")))
         word = words[measure].get(result.verdict, "no measurable difference")
         word += " (borderline)" if result.borderline else ""
         said[measure] = (result.reference.mean, result.variant.mean, word)
     (t1, t2, tv), (f1, f2, fv) = said["time_to_good"], said["final_fd"]
+    raw = float(np.mean(_measured(again, "time_to_good")))
     clause = (
-        f"the recipe took {step[1]:.0f} ms per step against {step[0]:.0f} ms, reached good "
-        f"digits in {t2:.0f} s against {t1:.0f} s ({tv}) and ended at an FD of {f2:.0f} "
-        f"against {f1:.0f} ({fv})"
+        f"the recipe took {step[1]:.0f} ms per step against {step[0]:.0f} ms and reached "
+        f"good digits in {raw:.0f} s against {t1:.0f} s; on the first session's clock (its "
+        f"seconds times {step[0]:.0f}/{step[1]:.0f}, every run cut at the same budget) it "
+        f"reached them in {t2:.0f} s ({tv}) and ended at an FD of {f2:.0f} against "
+        f"{f1:.0f} ({fv})"
     )
     return clause, tv == fv == "no measurable difference"
+
+
+def _measured(runs: Sequence[Mapping], measure: str) -> list[float]:
+    """Time to good (its budget when never) or final FD of each run."""
+    if measure == "time_to_good":
+        return [r["budget_seconds"] if r[measure] is None else r[measure] for r in runs]
+    return [r[measure] for r in runs]
+
+
+def clock_note(groups: Mapping[str, Sequence[Mapping]]) -> str:
+    """One sentence on the sessions of runs put on one clock ("" when they share one).
+
+    ``groups``: arm -> runs, as :func:`on_one_clock` returns them.
+    """
+    rows = [row for runs in groups.values() for row in runs]
+    own = {row["session_label"]: row["session_recipe_ms"] for row in rows}
+    if len(own) < 2:
+        return ""
+    cpus = sorted({machines([row]).pop() for row in rows})
+    cut = len(cpus[0]) + 2 if len(cpus) == 1 else 0  # drop the labels' "cpu, " then
+    where = f" of {cpus[0]}" if cut else ""
+    listed = joined(f"{ms:.0f} ms in the session from {label[cut:]}" for label, ms in own.items())
+    count = {2: "two", 3: "three", 4: "four"}.get(len(own), str(len(own)))
+    return (
+        f"These runs come from {count} sessions{where}; a step of the book's recipe took "
+        f"{listed}. Each run's seconds are put on the clock of the session from "
+        f"{rows[0]['clock'][cut:]} (multiplied by the ratio of the two sessions' recipe "
+        "steps), and every run is cut at the shortest budget that gives, "
+        f"{rows[0]['budget_seconds']:.0f} s on that clock."
+    )
 
 
 def keeps_batch_norm(runs: Iterable[Mapping]) -> bool | None:

@@ -38,6 +38,7 @@ from .. import data as _data
 from .. import metrics as _metrics
 from .. import stabilizers as _stabilizers
 from .. import toy as _toy
+from . import clock as _clock
 from . import common as _common
 from . import runner as _runner
 
@@ -629,6 +630,10 @@ def results_by_variant(rows: Sequence[Mapping], footing: str) -> dict[str, list[
 
     Variants keep the order of :func:`toy_variants` (or :func:`mnist_variants`).
 
+    The timed runs of an MNIST footing may come from more than one session:
+    they are put on the clock of the session of the baseline's first run
+    (:func:`ganutils.studies.on_one_clock`).
+
     Raises:
         ValueError: The footing's rows come from more than one CPU model
             (:func:`ganutils.studies.one_machine`): its verdicts and step
@@ -636,9 +641,12 @@ def results_by_variant(rows: Sequence[Mapping], footing: str) -> dict[str, list[
     """
     order = [v.name for v in variants_of(footing)]
     chosen = [dict(r) for r in rows if r.get("footing") == footing]
-    _common.one_machine(chosen)
     grouped = {name: [r for r in chosen if r["variant"] == name] for name in order}
-    return {name: sorted(runs, key=lambda r: r["seed"]) for name, runs in grouped.items() if runs}
+    grouped = {n: sorted(runs, key=lambda r: r["seed"]) for n, runs in grouped.items() if runs}
+    if chosen and all(_clock.timed(r) for r in chosen):
+        grouped = _common.on_one_clock(grouped)
+    _common.one_machine(*grouped.values())
+    return grouped
 
 
 def best_of_sweep(

@@ -20,11 +20,10 @@ DCGAN practices still matter (:data:`REMOVALS`, left out one at a time).
 The toy rows of the recipe and WGAN-GP and their MNIST rows are the runs of
 chapter 7's study (:mod:`ganutils.studies.footings`: the same footings,
 seeds, steps and budget in seconds), so :func:`combined` reads them from
-there instead of running them twice. They were measured on another CPU model
-than this study's own rows, and seconds are the same budget only on the same
-machine: :func:`combined` refuses to merge MNIST rows of two machines, and
-:func:`mnist_by_machine` compares each machine's setups with a recipe
-measured on that machine (chapter 11's unconditional arm is the recipe too).
+there instead of running them twice. Seconds are the same budget only on one
+machine in one session: :func:`combined` refuses to merge MNIST rows of two
+CPU models, and puts the rows of several sessions on one clock
+(:func:`ganutils.studies.on_one_clock`).
 
 ``python -m ganutils.studies.modern --out ganutils/results/modern`` runs the
 study; it appends one JSON line per run and resumes where it stopped.
@@ -46,6 +45,7 @@ from .. import judge as _judge
 from .. import metrics as _metrics
 from .. import stacked as _stacked
 from .. import train as _train
+from . import clock as _clock
 from . import common as _common
 from . import footings as _footings
 from . import runner as _runner
@@ -76,7 +76,6 @@ __all__ = [
     "best_of_sweep",
     "combined",
     "main",
-    "mnist_by_machine",
     "mnist_variants",
     "run_stacked",
     "run_study",
@@ -519,13 +518,7 @@ TIMED_PARTS = ("mnist", "ablation")
 
 
 def combined(
-    rows: Sequence[Mapping],
-    stabiliser_rows: Sequence[Mapping],
-    part: str,
-    footing: str = "",
-    *,
-    machine: str | None = None,
-    recipe_rows: Sequence[Mapping] = (),
+    rows: Sequence[Mapping], stabiliser_rows: Sequence[Mapping], part: str, footing: str = ""
 ) -> dict[str, list[dict]]:
     """One part's runs as ``{row name: [row per seed]}``, the reused runs included.
 
@@ -533,14 +526,10 @@ def combined(
     order of :data:`SETUPS`. For ``"toy"`` (give ``footing``) and ``"mnist"``,
     the :data:`REUSED` rows come from chapter 7's study (``stabiliser_rows``,
     its footing ``footing`` or ``"healthy-mnist"``). For ``"ablation"`` the
-    order is that of :func:`ablation_variants`.
-
-    Args:
-        machine: Keep only the rows measured on this CPU model
-            (``row["machine"]["cpu"]``); ``None`` keeps every row.
-        recipe_rows: More runs of the recipe itself, from another study, at
-            the same budget, data and settings (chapter 11's unconditional
-            arm); they join the recipe's runs.
+    order is that of :func:`ablation_variants`. The runs of a part of
+    :data:`TIMED_PARTS` may come from more than one session: they are put on
+    the clock of the session of the recipe's first run
+    (:func:`ganutils.studies.on_one_clock`).
 
     Raises:
         ValueError: An unknown part, or ``"toy"`` without one of
@@ -555,10 +544,6 @@ def combined(
     if part == "toy":
         own = [r for r in own if r["footing"] == footing]
     every = _reused(stabiliser_rows, part, footing) + own
-    if part == "mnist":
-        every += [{**r, "variant": "baseline"} for r in recipe_rows]
-    if machine is not None:
-        every = [r for r in every if _common.machines([r]) == {machine}]
     order = ["baseline"] + [s.scaled(m).name for s in IMAGE_SETUPS for m in _footings.SWEEP]
     if part == "ablation":
         order = [v.name for v in ablation_variants()]
@@ -568,7 +553,11 @@ def combined(
         if runs:
             grouped[RECIPE if name == "baseline" else name] = runs
     if part in TIMED_PARTS:
-        _common.one_machine(*grouped.values())
+        if len(_common.machines(r for runs in grouped.values() for r in runs)) > 1:
+            _common.one_machine(*grouped.values())  # raises, naming each machine
+        every = [r for runs in grouped.values() for r in runs]
+        if every and all(_clock.timed(r) for r in every):
+            grouped = _common.on_one_clock(grouped)
     return grouped
 
 
@@ -582,29 +571,6 @@ def _reused(stabiliser_rows: Sequence[Mapping], part: str, footing: str) -> list
         for r in stabiliser_rows
         if r.get("footing") == where and r["variant"] in REUSED and r["seed"] in (0, 1, 2)
     ]
-
-
-def mnist_by_machine(
-    rows: Sequence[Mapping],
-    stabiliser_rows: Sequence[Mapping],
-    recipe_rows: Sequence[Mapping] = (),
-) -> dict[str, dict[str, list[dict]]]:
-    """The MNIST part, one comparison per CPU model: ``{cpu: combined(..., machine=cpu)}``.
-
-    Each machine's setups stand beside the recipe's runs on that machine
-    (chapter 7's, or ``recipe_rows`` of another study, such as chapter 11's
-    unconditional arm); a machine without a run of the recipe has
-    :data:`RECIPE` missing from its dict, and its setups have nothing to be
-    compared with. Machines come in first-seen order: chapter 7's first.
-    """
-    every = [*_reused(stabiliser_rows, "mnist", ""), *rows, *recipe_rows]
-    cpus = dict.fromkeys(
-        cpu for r in every if r.get("part", "mnist") == "mnist" for cpu in _common.machines([r])
-    )
-    return {
-        cpu: combined(rows, stabiliser_rows, "mnist", machine=cpu, recipe_rows=recipe_rows)
-        for cpu in cpus
-    }
 
 
 def best_of_sweep(

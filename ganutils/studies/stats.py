@@ -42,7 +42,11 @@ VERDICT_RULE = (
     "and at 95% about one comparison in twenty between two equal variants still gives an "
     "interval clear of zero by chance. The book does not correct the intervals for that; "
     "it marks a **helps** or **hurts** as **borderline** when the interval's edge nearer "
-    "zero lies within that 5% floor of zero: a lead to re-test, not a finding."
+    "zero lies within that 5% floor of zero: a lead to re-test, not a finding. Seconds "
+    "(a time to good, a budget) are compared only on one CPU model, and on one clock: "
+    "runs from several sessions are first put on the clock of one of them, each run's "
+    "seconds multiplied by the ratio of the book's recipe's step time in the two "
+    "sessions, and every run cut at the shortest budget that gives."
 )
 """The rule :func:`compare` applies, in words (chapters glue this text)."""
 
