@@ -249,6 +249,10 @@ _INSTANCE_NOISE_RUNS = (
 #: fix carries the verdict on the footing nearest its symptom (D winning: the
 #: ablation's recipe, by time to good, and chapter 7's footings; one digit
 #: only: MNIST's collapse; quality that peaks: 500 and 1,000 digits).
+#: The papers' critics (no batch norm in D) on MNIST's collapse, chapter 7's later runs.
+_BN_FREE_SN = "spectral norm + BN-free D (lr x16)"
+_BN_FREE_GP = "WGAN-GP + BN-free D (lr x16)"
+
 TROUBLESHOOTING = (
     Trouble(
         symptom="D's loss heads to zero",
@@ -376,14 +380,17 @@ TROUBLESHOOTING = (
         fixes=(
             Fix(
                 "one learning rate for D and G, as spectral norm (`spectral_norm=True`) or "
-                'WGAN-GP (`loss="wgan_gp"`) with their papers\' Adam at 16 times its rate set it',
+                'WGAN-GP (`loss="wgan_gp"`) with their papers\' Adam at 16 times its rate set it, '
+                "with the book's D or their papers' critic (`d_batch_norm=False`)",
                 Evidence(
                     "helps",
-                    "rescued the MNIST collapse",
+                    "rescued the MNIST collapse, with either D",
                     "stabilisers-mnist-rescue",
                     (
                         ("stabilisers", "rescue-mnist", "spectral norm (lr x16)", "final_fd"),
                         ("stabilisers", "rescue-mnist", "WGAN-GP (lr x16)", "final_fd"),
+                        ("stabilisers", "rescue-mnist-critics", _BN_FREE_SN, "final_fd"),
+                        ("stabilisers", "rescue-mnist-critics", _BN_FREE_GP, "final_fd"),
                     ),
                 ),
             ),

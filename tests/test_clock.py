@@ -148,8 +148,9 @@ def test_clock_note_names_each_session_and_its_recipe_step_once_runs_share_a_clo
         "These runs come from two sessions of AMD EPYC; a step of the book's recipe took "
         "40 ms in the session from 2026-11-02 07:00 and 20 ms in the session from "
         "2026-11-05 04:00. Each run's seconds are put on the clock of the session from "
-        "2026-11-02 07:00 (multiplied by the ratio of the two sessions' recipe steps), and "
-        "every run is cut at the shortest budget that gives, 60 s on that clock."
+        "2026-11-02 07:00: multiplied by the recipe's step time there over its step time in "
+        "the run's own session, so a second of a faster session counts for more. Every run "
+        "is then cut at the shortest budget that gives, 60 s on that clock."
     )
 
 
@@ -159,7 +160,7 @@ def test_the_session_check_of_the_committed_recipe_finds_the_clock_accounts_for_
     again = [r for r in rows if r["footing"] == "healthy-mnist-again"]
     clause, same = studies.session_check(first, again)
     # measurably sooner in the later session's own seconds, the same on the first's clock
-    assert clause.startswith("the recipe took 32 ms per step against 45 ms")
+    assert clause.startswith("the recipe took 32 ms per step against 44 ms")
     assert "on the first session's clock" in clause
     assert same, clause
 

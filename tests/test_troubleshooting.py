@@ -196,7 +196,10 @@ MATCHING = {
     # time to good, and every footing of chapter 7 (a fix for it must hurt on none).
     "D's loss heads to zero": (("ablation", "recipe"), *CHAPTER_7),
     # MNIST's collapse: D learning 500 times more slowly than G, no moving average.
-    "One digit only, or a few digits": (("stabilisers", "rescue-mnist"),),
+    "One digit only, or a few digits": (
+        ("stabilisers", "rescue-mnist"),
+        ("stabilisers", "rescue-mnist-critics"),  # the papers' critics on the same collapse
+    ),
     # The row's named cause, Adam's default momentum: the ablation's beta_1 = 0.9 variant.
     "Quality oscillates: the samples change character from epoch to epoch": (
         ("ablation", "recipe"),
@@ -220,6 +223,8 @@ NAMES = {
     "WGAN (clipping)": "weight clipping",
     "WGAN-GP": "WGAN-GP",
     "spectral norm": "spectral norm",
+    "WGAN-GP + BN-free D": "WGAN-GP",
+    "spectral norm + BN-free D": "spectral norm",
     "instance noise": "instance noise",
     "noise in G layers": "noise in G",
     "feature matching": "feature matching",

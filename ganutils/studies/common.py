@@ -898,8 +898,8 @@ def session_check(first: Sequence[Mapping], again: Sequence[Mapping]) -> tuple[s
         A clause in words (it reads after "run again in the later session,"),
         and whether both verdicts on the clock are "no measurable difference".
     """
-    step = [float(np.median([run["step_ms"] for run in runs])) for runs in (first, again)]
     clocked = on_one_clock({"first": first, "again": again})
+    step = [clocked[key][0]["session_recipe_ms"] for key in ("first", "again")]
     words = {  # the later session against the first, on measures where lower is better
         "time_to_good": {"helps": "measurably sooner", "hurts": "measurably later"},
         "final_fd": {"helps": "measurably lower", "hurts": "measurably higher"},
@@ -946,8 +946,9 @@ def clock_note(groups: Mapping[str, Sequence[Mapping]]) -> str:
     return (
         f"These runs come from {count} sessions{where}; a step of the book's recipe took "
         f"{listed}. Each run's seconds are put on the clock of the session from "
-        f"{rows[0]['clock'][cut:]} (multiplied by the ratio of the two sessions' recipe "
-        "steps), and every run is cut at the shortest budget that gives, "
+        f"{rows[0]['clock'][cut:]}: multiplied by the recipe's step time there over its "
+        "step time in the run's own session, so a second of a faster session counts for "
+        "more. Every run is then cut at the shortest budget that gives, "
         f"{rows[0]['budget_seconds']:.0f} s on that clock."
     )
 
