@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -29,6 +29,7 @@ __all__ = [
     "OPTIMIZERS",
     "WGAN_CLIP",
     "GANOptions",
+    "OptimizerOptions",
     "option_fields",
 ]
 
@@ -375,11 +376,57 @@ class GANOptions:
         return cls(**{**{name: getattr(config, name) for name in cls.names()}, **changes})
 
 
+@dataclasses.dataclass(frozen=True)
+class OptimizerOptions:
+    """The two optimisers of a run, declared once for every run's config (toy and MNIST).
+
+    :func:`option_fields` with ``source=OptimizerOptions`` adds them to a
+    config, each config with its own defaults, and :meth:`of` checks a
+    config's values.
+
+    Attributes:
+        learning_rate: G's learning rate, and D's unless ``d_learning_rate``.
+        d_learning_rate: D's own learning rate (a two time-scale update), or
+            ``None`` for ``learning_rate``.
+        optimizer: One of :data:`OPTIMIZERS`, for both networks.
+        beta_1, beta_2: Adam's decay rates of its moment estimates (DCGAN:
+            ``beta_1=0.5``; RMSProp and SGD ignore them).
+    """
+
+    learning_rate: float = 2e-4
+    d_learning_rate: float | None = None
+    optimizer: str = "adam"
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+
+    def __post_init__(self):
+        for name in ("learning_rate", "d_learning_rate"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive; got {value!r}")
+        for name in ("beta_1", "beta_2"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must lie in [0, 1); got {getattr(self, name)!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The field names, in order."""
+        return tuple(field.name for field in dataclasses.fields(cls))
+
+    @classmethod
+    def of(cls, config) -> OptimizerOptions:
+        """A config's optimiser fields, checked (``ValueError`` names a wrong one)."""
+        return cls(**{name: getattr(config, name) for name in cls.names()})
+
+
 def option_fields(
     defaults: Mapping[str, object] | None = None,
     *,
     types: Mapping[str, str] | None = None,
     after: Mapping[str, str] | None = None,
+    source=None,
 ):
     """A class decorator: every field of :class:`GANOptions`, as fields of a run's config.
 
@@ -395,68 +442,85 @@ def option_fields(
             needs one).
         types: A narrower annotation for an option, e.g. ``{"seed": "int"}``
             where the config always has one.
-        after: Where the options stand among the config's own fields: an
-            option named here follows the config field given, every other
-            one the option before it in GANOptions' order. Options before the
-            first one named come after the config's own fields.
+        after: Where the options stand among the config's fields: an option
+            named here follows the field given (the config's own, or an option
+            placed before it), every other one the option before it in
+            GANOptions' order. Options before the first one named come after
+            the config's own fields.
+        source: The dataclass whose fields are added (default
+            :class:`GANOptions`; :class:`OptimizerOptions` for the optimisers).
 
     Raises:
         TypeError: The class declares an option itself, ``after`` names an
             unknown field, or an option has no default.
     """
+    source = source or GANOptions
     defaults, types, after = dict(defaults or {}), dict(types or {}), dict(after or {})
+    names = tuple(field.name for field in dataclasses.fields(source))
 
     def decorate(cls):
         own = dict(inspect.get_annotations(cls))
-        declared = sorted(set(own) & set(GANOptions.names()))
+        declared = sorted(set(own) & set(names))
         if declared:
             raise TypeError(
                 f"{cls.__name__} declares {declared} itself; the engine's options come from "
-                "GANOptions (set a different default in option_fields' defaults)"
+                f"{source.__name__} (set a different default in option_fields' defaults)"
             )
-        fields = {field.name: field for field in dataclasses.fields(GANOptions)}
+        fields = {field.name: field for field in dataclasses.fields(source)}
         annotations = {}
-        for name in _field_order(list(own), after):
+        for name in _field_order(list(own), after, names):
             if name in own:
                 annotations[name] = own[name]
             else:
                 annotations[name] = types.get(name, fields[name].type)
-                setattr(cls, name, _config_field(fields[name], defaults))
+                setattr(cls, name, _config_field(fields[name], defaults, source))
         cls.__annotations__ = annotations
         return cls
 
-    unknown = sorted((set(defaults) | set(types)) - set(GANOptions.names()))
+    unknown = sorted((set(defaults) | set(types)) - set(names))
     if unknown:
-        raise TypeError(f"defaults and types name options of GANOptions; got {unknown}")
+        raise TypeError(f"defaults and types name options of {source.__name__}; got {unknown}")
     return decorate
 
 
-def _config_field(option: dataclasses.Field, defaults: Mapping[str, object]) -> dataclasses.Field:
-    """The config's field for ``option``: its default from ``defaults``, else GANOptions'."""
+def _config_field(
+    option: dataclasses.Field, defaults: Mapping[str, object], source
+) -> dataclasses.Field:
+    """The config's field for ``option``: its default from ``defaults``, else the source's."""
     if option.name in defaults:
         return dataclasses.field(default=defaults[option.name])
     if option.default is not dataclasses.MISSING:
         return dataclasses.field(default=option.default)
     if option.default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=option.default_factory)
-    raise TypeError(f"GANOptions.{option.name} has no default: give the config one in defaults")
+    raise TypeError(
+        f"{source.__name__}.{option.name} has no default: give the config one in defaults"
+    )
 
 
-def _field_order(own: list[str], after: Mapping[str, str]) -> list[str]:
+def _field_order(own: list[str], after: Mapping[str, str], names: Sequence[str]) -> list[str]:
     """The config's own fields with the options among them, placed as ``after`` says."""
     wrong = sorted(
         f"{option} after {field}"
         for option, field in after.items()
-        if option not in GANOptions.names() or field not in own
+        if option not in names or (field not in own and field not in names)
     )
     if wrong:
-        raise TypeError(f"after places options of GANOptions after the config's fields; {wrong}")
+        raise TypeError(f"after places options after the config's fields; {wrong}")
     runs: dict[str | None, list[str]] = {}
     anchor = None
-    for name in GANOptions.names():
+    for name in names:
         anchor = after.get(name, anchor)
         runs.setdefault(anchor, []).append(name)
-    order = []
-    for name in own:
-        order += [name, *runs.pop(name, [])]
-    return order + runs.pop(None, [])
+    order: list[str] = []
+
+    def place(name: str) -> None:
+        order.append(name)
+        for follower in runs.pop(name, []):
+            place(follower)
+
+    for name in [*own, *runs.pop(None, [])]:
+        place(name)
+    if runs:  # anchored on one another, never on a field of the config
+        raise TypeError(f"after places options after no field of the config; {sorted(runs)}")
+    return order

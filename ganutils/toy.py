@@ -238,6 +238,11 @@ _PLACES = {"latent_dim": "batch_size", "latent_distribution": "clipnorm"}
 
 @dataclasses.dataclass(frozen=True)
 @_options.option_fields(RECIPE, types={"seed": "int"}, after=_PLACES)
+@_options.option_fields(
+    {"learning_rate": 1e-3, "beta_1": 0.0},  # no momentum: see the class's docstring
+    source=_options.OptimizerOptions,
+    after={"learning_rate": "depth"},
+)
 class ToyConfig:
     """A toy run: data set, model sizes, optimiser, length and the engine's options.
 
@@ -268,11 +273,6 @@ class ToyConfig:
     g_hidden: int = 128
     d_hidden: int = 128
     depth: int = 3
-    learning_rate: float = 1e-3
-    d_learning_rate: float | None = None
-    optimizer: str = "adam"
-    beta_1: float = 0.0
-    beta_2: float = 0.999
     d_dropout: float = 0.0
     d_l2: float = 0.0
     clipnorm: float | None = None
@@ -287,12 +287,9 @@ class ToyConfig:
             raise ValueError(
                 f"steps ({self.steps}) must be a multiple of check_every ({self.check_every})"
             )
-        for name in ("learning_rate", "d_learning_rate", "clipnorm"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be positive; got {value!r}")
-        if self.optimizer not in _gan.OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {_gan.OPTIMIZERS}; got {self.optimizer!r}")
+        if self.clipnorm is not None and not self.clipnorm > 0:
+            raise ValueError(f"clipnorm must be positive; got {self.clipnorm!r}")
+        _options.OptimizerOptions.of(self)  # the rates, betas and optimizer
         self.gan_options()  # the engine's own check of its options
 
     def gan_options(self) -> _gan.GANOptions:

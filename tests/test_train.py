@@ -369,11 +369,15 @@ def _declared_in_class_body(cls) -> set[str]:
 def test_the_configs_take_every_engine_option_from_its_one_declaration(config, recipe, steps):
     import dataclasses
 
+    from ganutils import options
+
     declared = _declared_in_class_body(config)
-    assert {"batch_size", "learning_rate"} <= declared  # the source reader finds the own fields
-    assert not declared & set(engine.GANOptions.names())  # no option declared a second time
+    assert {"batch_size", "d_dropout"} <= declared  # the source reader finds the own fields
+    optimiser = set(options.OptimizerOptions.names())  # declared once, for both configs
+    assert not declared & (set(engine.GANOptions.names()) | optimiser)  # none a second time
     fields = {field.name: field for field in dataclasses.fields(config)}
-    assert set(fields) == declared | set(engine.GANOptions.names())
+    assert set(fields) == declared | set(engine.GANOptions.names()) | optimiser
+    assert options.OptimizerOptions.of(config()).learning_rate == config().learning_rate
     for option in dataclasses.fields(engine.GANOptions):
         field = fields[option.name]
         assert field.default == recipe.get(option.name, option.default), option.name
@@ -429,6 +433,54 @@ def test_option_fields_refuses_a_second_declaration_and_a_missing_default():
         @options.option_fields({"latent_dim": 8}, after={"loss": "nowhere"})
         class Misplaced:
             epochs: int = 1
+
+    with pytest.raises(TypeError, match="after no field of the config"):
+
+        @options.option_fields(
+            source=options.OptimizerOptions,
+            after={"learning_rate": "optimizer", "optimizer": "learning_rate"},
+        )
+        class Circular:
+            epochs: int = 1
+
+
+def test_the_optimiser_fields_are_declared_once_and_placed_in_each_configs_order():
+    import dataclasses
+
+    from ganutils import options
+
+    @dataclasses.dataclass(frozen=True)
+    @options.option_fields(
+        {"beta_1": 0.0},
+        source=options.OptimizerOptions,
+        after={"learning_rate": "epochs", "optimizer": "batch_size"},
+    )
+    class Probe:
+        epochs: int = 1
+        batch_size: int = 2
+
+    names = [field.name for field in dataclasses.fields(Probe)]
+    assert names == [
+        "epochs",
+        "learning_rate",
+        "d_learning_rate",
+        "batch_size",
+        "optimizer",
+        "beta_1",
+        "beta_2",
+    ]
+    assert Probe().beta_1 == 0.0 and Probe().learning_rate == 2e-4
+    for bad, match in (
+        ({"learning_rate": 0.0}, "learning_rate must be positive"),
+        ({"beta_2": 1.0}, r"beta_2 must lie in \[0, 1\)"),
+        ({"optimizer": "adagrad"}, "optimizer must be one of"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            options.OptimizerOptions.of(Probe(**bad))
+        with pytest.raises(ValueError, match=match):
+            toy.ToyConfig(**bad)
+        with pytest.raises(ValueError, match=match):
+            train.TrainConfig(**bad)
 
 
 def test_d_batch_norm_takes_batch_norm_out_of_d_alone_and_refuses_non_bools():
