@@ -244,15 +244,15 @@ _INSTANCE_NOISE_RUNS = (
     ("stabilisers", "rescue-mnist", "instance noise", "final_fd"),
 )
 
+#: The papers' critics (no batch norm in D) on MNIST's collapse, chapter 7's later runs.
+_BN_FREE_SN = "spectral norm + BN-free D (lr x16)"
+_BN_FREE_GP = "WGAN-GP + BN-free D (lr x16)"
+
 #: The troubleshooting page's rows: the monitor's five signatures first, then
 #: the symptoms only a plot, a metric or an error message shows. Each measured
 #: fix carries the verdict on the footing nearest its symptom (D winning: the
 #: ablation's recipe, by time to good, and chapter 7's footings; one digit
 #: only: MNIST's collapse; quality that peaks: 500 and 1,000 digits).
-#: The papers' critics (no batch norm in D) on MNIST's collapse, chapter 7's later runs.
-_BN_FREE_SN = "spectral norm + BN-free D (lr x16)"
-_BN_FREE_GP = "WGAN-GP + BN-free D (lr x16)"
-
 TROUBLESHOOTING = (
     Trouble(
         symptom="D's loss heads to zero",
