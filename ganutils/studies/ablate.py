@@ -353,20 +353,8 @@ def summary(rows: list[dict]) -> list[dict]:
     )
 
 
-def seconds_to_good(row: dict) -> float:
-    """A run's time to good, with "never" counted as its whole budget (censored there).
-
-    Raises:
-        ValueError: The run has no time budget (a run of fixed epochs has no
-            stated value for "never").
-    """
-    if not row.get("budget_seconds"):
-        raise ValueError(
-            f"row {row['variant']!r} seed {row['seed']} has no budget_seconds: time to good "
-            "is only compared between runs with the same time budget"
-        )
-    good = row["time_to_good"]
-    return float(row["budget_seconds"]) if good is None else float(good)
+#: A run's time to good, "never" counted as its whole budget (the studies' one reading).
+seconds_to_good = _common.seconds_to_good
 
 
 def final_fd(row: dict) -> float:
@@ -385,7 +373,7 @@ def at_budget(rows: list[dict], budget_seconds: float = BUDGET_SECONDS) -> list[
         for r in rows
         if r.get("budget_seconds") == budget_seconds and r.get("kind") != "plain_sweep"
     ]
-    return _common.on_one_clock({"runs": chosen})["runs"] if chosen else []
+    return _common.comparable({"runs": chosen})["runs"] if chosen else []
 
 
 def at_epochs(rows: list[dict], epochs: int) -> list[dict]:

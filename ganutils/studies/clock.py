@@ -163,19 +163,17 @@ def session_of(row: Mapping, sessions: Sequence[Session]) -> Session:
     )
 
 
-def _scales(rows: Sequence[Mapping], sessions, reference: Session | None) -> tuple[list, Session]:
-    """Each row's factor to the reference clock, and that reference."""
-    own = [session_of(row, sessions) for row in rows]
-    reference = reference or own[0]
+def _scales(own: Sequence[Session], reference: Session) -> list[float]:
+    """Each run's factor to the reference clock, from its own session's (``own``)."""
     if len(set(own) | {reference}) == 1:
-        return [1.0] * len(rows), reference
+        return [1.0] * len(own)
     untimed = sorted({s.label for s in (*own, reference) if s.recipe_ms is None})
     if untimed:
         raise ValueError(
             f"the rows come from more than one session, and the recipe's step was not timed "
             f"in {', '.join(untimed)}: their seconds cannot be put on one clock"
         )
-    return [reference.recipe_ms / s.recipe_ms for s in own], reference
+    return [reference.recipe_ms / s.recipe_ms for s in own]
 
 
 def on_one_clock(
@@ -211,16 +209,18 @@ def on_one_clock(
         raise ValueError("groups must hold timed runs only (each with a budget_seconds)")
     if any("clock" in row for row in rows):
         raise ValueError("groups hold runs already on a clock: put the committed rows on one")
-    scales, reference = _scales(rows, sessions, reference)
+    own = [session_of(row, sessions) for row in rows]
+    reference = reference or own[0]
+    scales = _scales(own, reference)
     budget = min(row["budget_seconds"] * scale for row, scale in zip(rows, scales, strict=True))
-    scale_of = {id(row): scale for row, scale in zip(rows, scales, strict=True)}
-    return {
-        name: [_on_clock(row, scale_of[id(row)], budget, reference, sessions) for row in runs]
-        for name, runs in groups.items()
-    }
+    moved = iter(
+        _on_clock(row, scale, budget, reference, session)
+        for row, scale, session in zip(rows, scales, own, strict=True)
+    )
+    return {name: [next(moved) for _ in runs] for name, runs in groups.items()}
 
 
-def _on_clock(row: Mapping, scale: float, budget: float, reference: Session, sessions) -> dict:
+def _on_clock(row: Mapping, scale: float, budget: float, reference: Session, own: Session) -> dict:
     """``row`` with its times times ``scale``, cut at the first check that reaches ``budget``."""
     seconds = [s * scale for s in row["seconds_curve"]]
     kept = next((i + 1 for i, s in enumerate(seconds) if s >= budget), len(seconds))
@@ -241,7 +241,7 @@ def _on_clock(row: Mapping, scale: float, budget: float, reference: Session, ses
             "final_classifier_score": None,  # scored at the end of the run only
             "collapsed": classes[-1] <= 3,
         }
-    step, own = row.get("step_ms"), session_of(row, sessions)
+    step = row.get("step_ms")
     return {
         **row,
         "seconds_curve": seconds[:kept],

@@ -88,6 +88,7 @@ __all__ = [
     "border_ink",
     "clock_note",
     "committed_results",
+    "comparable",
     "compare",
     "compare_mnist",
     "compare_toy",
@@ -109,6 +110,7 @@ __all__ = [
     "recipe_step_ms",
     "run_mnist",
     "run_toy",
+    "seconds_to_good",
     "session_check",
     "sessions_for",
     "summarise",
@@ -801,13 +803,9 @@ def machines(rows: Iterable[Mapping]) -> set[str]:
     return {cpu for row in rows if (cpu := (row.get("machine") or {}).get("cpu"))}
 
 
+@functools.cache
 def known_sessions() -> tuple[_clock.Session, ...]:
     """Every session of the committed results (:func:`ganutils.studies.clock.find_sessions`)."""
-    return _known_sessions()
-
-
-@functools.cache
-def _known_sessions() -> tuple[_clock.Session, ...]:
     return _clock.find_sessions(row for s in COMMITTED_STUDIES for row in committed_results(s))
 
 
@@ -829,6 +827,26 @@ def on_one_clock(
     """:func:`ganutils.studies.clock.on_one_clock` over the sessions of every row there is."""
     rows = [row for runs in groups.values() for row in runs]
     return _clock.on_one_clock(groups, sessions_for(rows), reference=reference)
+
+
+def comparable(groups: Mapping[str, Sequence[Mapping]]) -> dict[str, list[dict]]:
+    """The runs of ``groups`` ready to compare: of one CPU model, and timed runs on one clock.
+
+    Timed runs (:func:`ganutils.studies.clock.timed`) of several sessions are
+    put on the clock of the first run's session (:func:`on_one_clock`);
+    other runs come back as they are.
+
+    Raises:
+        ValueError: The runs come from more than one CPU model
+            (:func:`one_machine`, which names each).
+    """
+    rows = [row for runs in groups.values() for row in runs]
+    if len(machines(rows)) > 1:
+        one_machine(rows)  # raises, naming each machine
+    if rows and all(_clock.timed(row) for row in rows):
+        groups = on_one_clock(groups)
+    one_machine(*groups.values())
+    return dict(groups)
 
 
 def _clocks(rows: Sequence[Mapping]) -> Counter:
@@ -923,10 +941,26 @@ def session_check(first: Sequence[Mapping], again: Sequence[Mapping]) -> tuple[s
 
 
 def _measured(runs: Sequence[Mapping], measure: str) -> list[float]:
-    """Time to good (its budget when never) or final FD of each run."""
+    """Time to good (:func:`seconds_to_good`) or final FD of each run."""
     if measure == "time_to_good":
-        return [r["budget_seconds"] if r[measure] is None else r[measure] for r in runs]
+        return [seconds_to_good(r) for r in runs]
     return [r[measure] for r in runs]
+
+
+def seconds_to_good(row: Mapping) -> float:
+    """A run's time to good, with "never" counted as its whole budget (censored there).
+
+    Raises:
+        ValueError: The run has no time budget (a run of fixed epochs has no
+            stated value for "never").
+    """
+    if not row.get("budget_seconds"):
+        raise ValueError(
+            f"row {row['variant']!r} seed {row['seed']} has no budget_seconds: time to good "
+            "is only compared between runs with the same time budget"
+        )
+    good = row["time_to_good"]
+    return float(row["budget_seconds"]) if good is None else float(good)
 
 
 def clock_note(groups: Mapping[str, Sequence[Mapping]]) -> str:

@@ -38,7 +38,6 @@ from .. import data as _data
 from .. import metrics as _metrics
 from .. import stabilizers as _stabilizers
 from .. import toy as _toy
-from . import clock as _clock
 from . import common as _common
 from . import runner as _runner
 
@@ -643,10 +642,7 @@ def results_by_variant(rows: Sequence[Mapping], footing: str) -> dict[str, list[
     chosen = [dict(r) for r in rows if r.get("footing") == footing]
     grouped = {name: [r for r in chosen if r["variant"] == name] for name in order}
     grouped = {n: sorted(runs, key=lambda r: r["seed"]) for n, runs in grouped.items() if runs}
-    if chosen and all(_clock.timed(r) for r in chosen):
-        grouped = _common.on_one_clock(grouped)
-    _common.one_machine(*grouped.values())
-    return grouped
+    return _common.comparable(grouped)
 
 
 def best_of_sweep(

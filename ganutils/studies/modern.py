@@ -45,7 +45,6 @@ from .. import judge as _judge
 from .. import metrics as _metrics
 from .. import stacked as _stacked
 from .. import train as _train
-from . import clock as _clock
 from . import common as _common
 from . import footings as _footings
 from . import runner as _runner
@@ -552,13 +551,7 @@ def combined(
         runs = sorted((r for r in every if r["variant"] == name), key=lambda r: r["seed"])
         if runs:
             grouped[RECIPE if name == "baseline" else name] = runs
-    if part in TIMED_PARTS:
-        if len(_common.machines(r for runs in grouped.values() for r in runs)) > 1:
-            _common.one_machine(*grouped.values())  # raises, naming each machine
-        every = [r for runs in grouped.values() for r in runs]
-        if every and all(_clock.timed(r) for r in every):
-            grouped = _common.on_one_clock(grouped)
-    return grouped
+    return _common.comparable(grouped) if part in TIMED_PARTS else grouped
 
 
 def _reused(stabiliser_rows: Sequence[Mapping], part: str, footing: str) -> list[dict]:
