@@ -15,6 +15,8 @@ as written.
 
 from __future__ import annotations
 
+__all__ = ["glue", "show_source", "source_text", "word"]
+
 import ast
 import inspect
 import subprocess
@@ -32,8 +34,6 @@ try:  # Jupyter, Colab and the book build have IPython; a plain script may not
     from IPython.display import Markdown
 except ImportError:  # pragma: no cover
     Markdown = None
-
-__all__ = ["glue", "show_source", "source_text", "word"]
 
 # Every key glued in this kernel: name -> (the cell's execution count, its source).
 # myst-nb keeps one value per key and page, so a second glue of a key would

@@ -19,6 +19,26 @@ Keras reports (:mod:`ganutils.diagnostics` uses it too).
 
 from __future__ import annotations
 
+__all__ = [
+    "CHECKPOINT_FILE",  # from ganutils.checkpoint, where the format lives
+    "GENERATOR_FILE",
+    "RUNTIME_OPTIONS",  # from ganutils.checkpoint
+    "SCORES",
+    "Checkpoint",  # from ganutils.checkpoint
+    "LossHistory",
+    "OverfitCheck",
+    "ProgressBar",
+    "QualityCheck",
+    "SampleGrid",
+    "SaveGenerator",
+    "StepValues",
+    "StopAfterEpoch",
+    "TrainingGif",
+    "discriminator_logits",
+    "read_history",
+    "read_steps",
+]
+
 import csv
 import io
 import math
@@ -39,26 +59,6 @@ from . import metrics as _metrics  # noqa: E402
 from . import stabilizers as _stabilizers  # noqa: E402
 from .checkpoint import CHECKPOINT_FILE, RUNTIME_OPTIONS, Checkpoint  # noqa: E402
 from .viz import grid_array  # noqa: E402
-
-__all__ = [
-    "CHECKPOINT_FILE",  # from ganutils.checkpoint, where the format lives
-    "GENERATOR_FILE",
-    "RUNTIME_OPTIONS",  # from ganutils.checkpoint
-    "SCORES",
-    "Checkpoint",  # from ganutils.checkpoint
-    "LossHistory",
-    "OverfitCheck",
-    "ProgressBar",
-    "QualityCheck",
-    "SampleGrid",
-    "SaveGenerator",
-    "StepValues",
-    "StopAfterEpoch",
-    "TrainingGif",
-    "discriminator_logits",
-    "read_history",
-    "read_steps",
-]
 
 
 class StepValues:

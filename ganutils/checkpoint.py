@@ -9,6 +9,8 @@ the :data:`RUNTIME_OPTIONS`. :mod:`ganutils.callbacks` re-exports all three.
 
 from __future__ import annotations
 
+__all__ = ["CHECKPOINT_FILE", "RUNTIME_OPTIONS", "Checkpoint"]
+
 import io
 import json
 from pathlib import Path
@@ -19,8 +21,6 @@ from . import config as _config
 
 _config.import_tensorflow()
 import keras  # noqa: E402
-
-__all__ = ["CHECKPOINT_FILE", "RUNTIME_OPTIONS", "Checkpoint"]
 
 CHECKPOINT_FILE = "checkpoint.npz"
 _CHECKPOINT_FORMAT = 1

@@ -17,15 +17,6 @@ chapter share:
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
-from . import config as _config
-
-tf = _config.import_tensorflow()
-import keras  # noqa: E402
-
 __all__ = [
     "asked_classes",
     "check_classes",
@@ -36,6 +27,15 @@ __all__ = [
     "join_label_as_channel",
     "join_label_to_latent",
 ]
+
+from typing import Any
+
+import numpy as np
+
+from . import config as _config
+
+tf = _config.import_tensorflow()
+import keras  # noqa: E402
 
 
 def check_classes(name: str, value: Any) -> None:

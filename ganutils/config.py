@@ -25,18 +25,6 @@ Profiles (chosen by the ``GANUTILS_PROFILE`` environment variable):
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import os
-import random
-import secrets
-import sys
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
-
-import numpy as np
-
 __all__ = [
     "PROFILES",
     "PROFILE_ENV_VAR",
@@ -53,6 +41,18 @@ __all__ = [
     "use_logical_cpus",
     "write_atomic",
 ]
+
+import contextlib
+import dataclasses
+import os
+import random
+import secrets
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
 
 PROFILE_ENV_VAR = "GANUTILS_PROFILE"
 

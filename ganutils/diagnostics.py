@@ -36,24 +36,6 @@ regenerate the page:
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import inspect
-import math
-import textwrap
-from collections.abc import Sequence
-from pathlib import Path
-
-import numpy as np
-
-from . import config as _config
-
-tf = _config.import_tensorflow()
-import keras  # noqa: E402
-
-from .callbacks import StepValues  # noqa: E402
-from .checkpoint import RUNTIME_OPTIONS  # noqa: E402
-
 __all__ = [
     "PAGE_BEGIN",
     "PAGE_END",
@@ -71,6 +53,24 @@ __all__ = [
     "troubleshooting_page",
     "write_troubleshooting",
 ]
+
+import argparse
+import dataclasses
+import inspect
+import math
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import config as _config
+
+tf = _config.import_tensorflow()
+import keras  # noqa: E402
+
+from .callbacks import StepValues  # noqa: E402
+from .checkpoint import RUNTIME_OPTIONS  # noqa: E402
 
 SIGNATURES = (
     "discriminator_wins",

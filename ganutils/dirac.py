@@ -30,13 +30,6 @@ NumPy and Matplotlib only: no TensorFlow, so it sits on the lowest floor.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
-from typing import Any
-
-import numpy as np
-from matplotlib.figure import Figure
-
 __all__ = [
     "CLIP",
     "CRITIC_STEPS",
@@ -55,6 +48,13 @@ __all__ = [
     "simulate_all",
     "vector_field",
 ]
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
 
 METHODS = {
     "gan": "GAN, simultaneous steps",

@@ -29,16 +29,6 @@ XLA is ``TrainConfig.jit_compile`` (``--jit``).
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-from collections.abc import Iterator
-
-from . import config
-
-tf = config.import_tensorflow()
-import keras  # noqa: E402
-
 __all__ = [
     "PRECISIONS",
     "STRATEGIES",
@@ -52,6 +42,16 @@ __all__ = [
     "synchronize_batch_norm",
     "worker_index",
 ]
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+
+from . import config
+
+tf = config.import_tensorflow()
+import keras  # noqa: E402
 
 STRATEGIES = ("default", "mirrored", "tpu", "multi_worker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")

@@ -14,6 +14,8 @@ and every variant of the studies (:mod:`ganutils.studies`)::
 
 from __future__ import annotations
 
+__all__ = ["CONDITIONING", "GAN", "OPTIMIZERS", "GANOptions", "make_optimizer"]
+
 import dataclasses
 import functools
 
@@ -30,8 +32,6 @@ from .options import (  # noqa: E402  (re-exported: the options and two choices 
     OPTIMIZERS,
     GANOptions,
 )
-
-__all__ = ["CONDITIONING", "GAN", "OPTIMIZERS", "GANOptions", "make_optimizer"]
 
 
 def make_optimizer(

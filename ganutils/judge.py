@@ -14,6 +14,16 @@ both, so change them only with a new version tag.
 
 from __future__ import annotations
 
+__all__ = [
+    "CACHE_ENV_VAR",
+    "CLASSIFIER_VERSION",
+    "FEATURE_DIM",
+    "NUM_CLASSES",
+    "MnistClassifier",
+    "default_cache_dir",
+    "load_classifier",
+]
+
 import dataclasses
 import math
 import os
@@ -29,16 +39,6 @@ from . import config, data
 config.import_tensorflow()  # before Keras, so TensorFlow starts quietly
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
-
-__all__ = [
-    "CACHE_ENV_VAR",
-    "CLASSIFIER_VERSION",
-    "FEATURE_DIM",
-    "NUM_CLASSES",
-    "MnistClassifier",
-    "default_cache_dir",
-    "load_classifier",
-]
 
 CACHE_ENV_VAR = "GANUTILS_CACHE"
 """Environment variable naming the cache folder (default ``~/.cache/ganutils``)."""

@@ -19,18 +19,18 @@ randomness, the random helpers also take their draws as an argument
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
-from .latent import check_rng
-
 __all__ = [
     "noisy_labels",
     "one_sided_labels",
     "smooth_negative_labels",
     "smooth_positive_labels",
 ]
+
+import math
+
+import numpy as np
+
+from .latent import check_rng
 
 
 def _check_labels(y: object, name: str = "y") -> np.ndarray:

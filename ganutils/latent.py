@@ -10,9 +10,9 @@ where the generator's training inputs lie.
 
 from __future__ import annotations
 
-import numpy as np
-
 __all__ = ["DISTRIBUTIONS", "check_rng", "sample_latent", "slerp"]
+
+import numpy as np
 
 DISTRIBUTIONS = ("gaussian", "uniform")
 

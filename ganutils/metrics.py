@@ -35,19 +35,6 @@ not comparable with published FIDs, which use Inception features.
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import warnings
-from collections.abc import Iterator, Mapping
-from typing import Any
-
-import numpy as np
-from scipy import linalg, ndimage
-
-from .config import check_seed
-from .data import as_model_input
-from .judge import NUM_CLASSES, MnistClassifier, load_classifier
-
 __all__ = [
     "CONFIDENCE",
     "DEFAULT_SAMPLE_SIZE",
@@ -71,6 +58,19 @@ __all__ = [
     "load_classifier",  # from ganutils.judge
     "time_to_good",
 ]
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+from scipy import linalg, ndimage
+
+from .config import check_seed
+from .data import as_model_input
+from .judge import NUM_CLASSES, MnistClassifier, load_classifier
 
 DEFAULT_SAMPLE_SIZE = 1000
 """Images per scored set (generated and real floor alike) unless told otherwise."""

@@ -26,15 +26,6 @@ numerically safer.
 
 from __future__ import annotations
 
-from . import config
-
-config.import_tensorflow()  # before Keras, so TensorFlow starts quietly
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
-
-from . import conditioning as _conditioning  # noqa: E402
-from . import stabilizers as _stabilizers  # noqa: E402
-
 __all__ = [
     "ACTIVATIONS",
     "DOWNSAMPLE",
@@ -45,6 +36,15 @@ __all__ = [
     "down_block",
     "up_block",
 ]
+
+from . import config
+
+config.import_tensorflow()  # before Keras, so TensorFlow starts quietly
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+from . import conditioning as _conditioning  # noqa: E402
+from . import stabilizers as _stabilizers  # noqa: E402
 
 ACTIVATIONS = ("leaky_relu", "relu", None)
 DOWNSAMPLE = ("strided", "maxpool")

@@ -9,14 +9,6 @@ from :mod:`ganutils.gan`, which re-exports them.
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
-from collections.abc import Mapping, Sequence
-
-import numpy as np
-
-from . import stabilizers as _stabilizers
-
 __all__ = [
     "AUGMENT",
     "CONDITIONING",
@@ -32,6 +24,14 @@ __all__ = [
     "OptimizerOptions",
     "option_fields",
 ]
+
+import dataclasses
+import inspect
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from . import stabilizers as _stabilizers
 
 D_UPDATES = ("separate", "mixed", "alternating")
 GENERATOR_LOSSES = ("non_saturating", "minimax")

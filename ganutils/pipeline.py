@@ -9,6 +9,8 @@ uninterrupted run saw. :mod:`ganutils.train` re-exports it: the chapters call
 
 from __future__ import annotations
 
+__all__ = ["make_dataset"]
+
 import numpy as np
 
 from . import config
@@ -16,8 +18,6 @@ from . import config
 tf = config.import_tensorflow()
 
 from . import conditioning as _conditioning  # noqa: E402
-
-__all__ = ["make_dataset"]
 
 
 def make_dataset(

@@ -29,18 +29,6 @@ The comparison behind chapter 7's closing table lives in :mod:`ganutils.studies`
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
-from typing import Any
-
-import numpy as np
-
-from . import config
-
-tf = config.import_tensorflow()
-import keras  # noqa: E402
-from keras import layers, ops  # noqa: E402
-
 __all__ = [
     "AUGMENT_POLICIES",
     "GAME_LOSSES",
@@ -76,6 +64,18 @@ __all__ = [
     "wasserstein_critic_losses",
     "wasserstein_generator_loss",
 ]
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import config
+
+tf = config.import_tensorflow()
+import keras  # noqa: E402
+from keras import layers, ops  # noqa: E402
 
 AUGMENT_POLICIES = ("color", "translation", "cutout")
 _BACKGROUND = -1.0  # the value of an empty MNIST pixel in [-1, 1]

@@ -22,15 +22,6 @@ channels with the book's classifier (:func:`ganutils.judge.load_classifier`),
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
-import numpy as np
-
-from .config import check_seed
-from .data import as_model_input
-from .judge import NUM_CLASSES
-
 __all__ = [
     "NUM_MODES",
     "coverage",
@@ -41,6 +32,15 @@ __all__ = [
     "read_modes",
     "stack_digits",
 ]
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .config import check_seed
+from .data import as_model_input
+from .judge import NUM_CLASSES
 
 NUM_MODES = NUM_CLASSES**3
 """1,000: one mode per triple of digit classes."""

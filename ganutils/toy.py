@@ -16,22 +16,6 @@ here unchanged. A run of a few thousand steps takes seconds on a CPU.
 
 from __future__ import annotations
 
-import dataclasses
-import os
-
-import numpy as np
-from matplotlib.figure import Figure
-
-from . import config as _config
-
-tf = _config.import_tensorflow()
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
-
-from . import gan as _gan  # noqa: E402
-from . import options as _options  # noqa: E402
-from .checkpoint import Checkpoint  # noqa: E402
-
 __all__ = [
     "MIXTURES",
     "RECIPE",
@@ -50,6 +34,22 @@ __all__ = [
     "plot_snapshots",
     "train_toy",
 ]
+
+import dataclasses
+import os
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from . import config as _config
+
+tf = _config.import_tensorflow()
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+from . import gan as _gan  # noqa: E402
+from . import options as _options  # noqa: E402
+from .checkpoint import Checkpoint  # noqa: E402
 
 MIXTURES = ("ring", "grid")
 _STD = {"ring": 0.05, "grid": 0.05}

@@ -13,6 +13,18 @@ output folder, and resumes from that folder's last checkpoint. From a shell::
 
 from __future__ import annotations
 
+__all__ = [
+    "RECIPE",
+    "TrainConfig",
+    "build_gan",
+    "discriminator_batch_norm",
+    "fixed_latents",
+    "grid_of",
+    "main",
+    "make_dataset",
+    "train_mnist",
+]
+
 import argparse
 import dataclasses
 import json
@@ -39,18 +51,6 @@ from . import gan as _gan  # noqa: E402
 from . import models as _models  # noqa: E402
 from . import options as _options  # noqa: E402
 from .pipeline import make_dataset  # noqa: E402  (re-exported: the chapters build batches here)
-
-__all__ = [
-    "RECIPE",
-    "TrainConfig",
-    "build_gan",
-    "discriminator_batch_norm",
-    "fixed_latents",
-    "grid_of",
-    "main",
-    "make_dataset",
-    "train_mnist",
-]
 
 # -- The book's recipe ----------------------------------------------------------
 

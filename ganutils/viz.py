@@ -6,14 +6,6 @@ a notebook displays the figure it gets back, a script saves it.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-
-import numpy as np
-from matplotlib.figure import Figure
-
-from .data import as_images, unscale_images
-
 __all__ = [
     "grid_array",
     "plot_fd_curves",
@@ -23,6 +15,14 @@ __all__ = [
     "plot_quality",
     "plot_series",
 ]
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .data import as_images, unscale_images
 
 
 def _as_pixels(images: np.ndarray) -> np.ndarray:

@@ -21,20 +21,6 @@ another, and :func:`at_budget` and :func:`at_epochs` pick them apart.
 
 from __future__ import annotations
 
-import argparse
-import functools
-import math
-
-import numpy as np
-from matplotlib.figure import Figure
-
-from .. import data as _data
-from .. import metrics as _metrics
-from .. import train as _train
-from . import common as _common
-from . import runner as _runner
-from .common import Variant
-
 __all__ = [
     "BUDGET_SECONDS",
     "EXTRA",
@@ -56,6 +42,20 @@ __all__ = [
     "variants",
     "verdicts",
 ]
+
+import argparse
+import functools
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .. import data as _data
+from .. import metrics as _metrics
+from .. import train as _train
+from . import common as _common
+from . import runner as _runner
+from .common import Variant
 
 RESULTS_FILE = _runner.RESULTS_FILE
 

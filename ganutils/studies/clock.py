@@ -25,15 +25,6 @@ holds.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
-import functools
-import statistics
-from collections.abc import Iterable, Mapping, Sequence
-
-from .. import metrics as _metrics
-from .. import train as _train
-
 __all__ = [
     "SESSION_GAP",
     "Session",
@@ -43,6 +34,15 @@ __all__ = [
     "session_of",
     "timed",
 ]
+
+import dataclasses
+import datetime
+import functools
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+
+from .. import metrics as _metrics
+from .. import train as _train
 
 #: Rows of one CPU model with no longer gap between them count as one session
 #: (only for rows that do not record their ``session``).

@@ -33,46 +33,6 @@ shape once, on top of the engine and recipes below it:
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
-import functools
-import importlib.resources
-import json
-import math
-import os
-import platform
-import subprocess
-import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
-
-import numpy as np
-from matplotlib.figure import Figure
-
-from .. import config as _config
-from .stats import (
-    CONFIDENCE,
-    RELATIVE_FLOOR,
-    VERDICT_RULE,
-    Comparison,
-    Estimate,
-    compare,
-    estimate,
-)
-
-tf = _config.import_tensorflow()
-import keras  # noqa: E402
-from keras import ops  # noqa: E402
-
-from .. import diagnostics as _diagnostics  # noqa: E402
-from .. import metrics as _metrics  # noqa: E402
-from .. import toy as _toy  # noqa: E402
-from .. import train as _train  # noqa: E402
-from ..callbacks import QualityCheck  # noqa: E402
-from ..metrics import border_ink  # noqa: E402  (re-exported: chapter 7 reads it here)
-from . import clock as _clock  # noqa: E402
-
 __all__ = [
     "COMMITTED_STUDIES",
     "CONFIDENCE",
@@ -118,6 +78,46 @@ __all__ = [
     "this_machine",
     "this_session",
 ]
+
+import dataclasses
+import datetime
+import functools
+import importlib.resources
+import json
+import math
+import os
+import platform
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .. import config as _config
+from .stats import (
+    CONFIDENCE,
+    RELATIVE_FLOOR,
+    VERDICT_RULE,
+    Comparison,
+    Estimate,
+    compare,
+    estimate,
+)
+
+tf = _config.import_tensorflow()
+import keras  # noqa: E402
+from keras import ops  # noqa: E402
+
+from .. import diagnostics as _diagnostics  # noqa: E402
+from .. import metrics as _metrics  # noqa: E402
+from .. import toy as _toy  # noqa: E402
+from .. import train as _train  # noqa: E402
+from ..callbacks import QualityCheck  # noqa: E402
+from ..metrics import border_ink  # noqa: E402  (re-exported: chapter 7 reads it here)
+from . import clock as _clock  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,6 +21,20 @@ resumes where it stopped (rows already in ``results.jsonl`` are skipped).
 
 from __future__ import annotations
 
+__all__ = [
+    "AUXILIARY",
+    "AUXILIARY_PAPER",
+    "BASELINE",
+    "CHANNELS",
+    "SAMPLE_SIZE",
+    "class_fds",
+    "class_floor",
+    "class_scores",
+    "main",
+    "run_study",
+    "variants",
+]
+
 import functools
 from collections.abc import Sequence
 from typing import Any
@@ -38,20 +52,6 @@ from .. import metrics as _metrics  # noqa: E402
 from . import common as _common  # noqa: E402
 from . import footings as _footings  # noqa: E402
 from . import runner as _runner  # noqa: E402
-
-__all__ = [
-    "AUXILIARY",
-    "AUXILIARY_PAPER",
-    "BASELINE",
-    "CHANNELS",
-    "SAMPLE_SIZE",
-    "class_fds",
-    "class_floor",
-    "class_scores",
-    "main",
-    "run_study",
-    "variants",
-]
 
 #: The arms' names.
 BASELINE, CHANNELS, AUXILIARY = "unconditional recipe", "label as input", "AC-GAN"

@@ -27,20 +27,6 @@ runs the study; it appends one JSON line per run and resumes where it stopped.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-from collections.abc import Mapping, Sequence
-
-import numpy as np
-
-from .. import callbacks as _callbacks
-from .. import data as _data
-from .. import metrics as _metrics
-from .. import stabilizers as _stabilizers
-from .. import toy as _toy
-from . import common as _common
-from . import runner as _runner
-
 __all__ = [
     "CRITIC_SETTINGS",
     "FOOTINGS",
@@ -70,6 +56,20 @@ __all__ = [
     "toy_variants",
     "variants_of",
 ]
+
+import dataclasses
+import functools
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .. import callbacks as _callbacks
+from .. import data as _data
+from .. import metrics as _metrics
+from .. import stabilizers as _stabilizers
+from .. import toy as _toy
+from . import common as _common
+from . import runner as _runner
 
 #: Generator steps of every toy run.
 TOY_STEPS = 1500

@@ -31,28 +31,6 @@ study; it appends one JSON line per run and resumes where it stopped.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import time
-from collections.abc import Mapping, Sequence
-
-import numpy as np
-
-from .. import config as _config
-from .. import data as _data
-from .. import diagnostics as _diagnostics
-from .. import judge as _judge
-from .. import metrics as _metrics
-from .. import stacked as _stacked
-from .. import train as _train
-from . import common as _common
-from . import footings as _footings
-from . import runner as _runner
-
-tf = _config.import_tensorflow()
-import keras  # noqa: E402
-from keras import ops  # noqa: E402
-
 __all__ = [
     "ABLATION_MULTIPLE",
     "CRITIC_SETUPS",
@@ -83,6 +61,28 @@ __all__ = [
     "stacked_variants",
     "toy_variants",
 ]
+
+import dataclasses
+import functools
+import time
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .. import config as _config
+from .. import data as _data
+from .. import diagnostics as _diagnostics
+from .. import judge as _judge
+from .. import metrics as _metrics
+from .. import stacked as _stacked
+from .. import train as _train
+from . import common as _common
+from . import footings as _footings
+from . import runner as _runner
+
+tf = _config.import_tensorflow()
+import keras  # noqa: E402
+from keras import ops  # noqa: E402
 
 #: The name of the book's recipe in every table (``"baseline"`` in the results files).
 RECIPE = "DCGAN recipe"

@@ -18,6 +18,19 @@ and appends its rows to the committed results
 
 from __future__ import annotations
 
+__all__ = [
+    "SCORERS",
+    "TUTORIAL_SETTINGS",
+    "Judge",
+    "good_at",
+    "run_recipe",
+    "run_tutorial",
+    "seconds_to_good",
+    "summary",
+    "tutorial_models",
+    "tutorial_train_step",
+]
+
 import time
 
 import numpy as np
@@ -33,19 +46,6 @@ from .. import metrics as _metrics  # noqa: E402
 from .. import stabilizers as _stabilizers  # noqa: E402
 from .. import train as _train  # noqa: E402
 from . import common as _common  # noqa: E402
-
-__all__ = [
-    "SCORERS",
-    "TUTORIAL_SETTINGS",
-    "Judge",
-    "good_at",
-    "run_recipe",
-    "run_tutorial",
-    "seconds_to_good",
-    "summary",
-    "tutorial_models",
-    "tutorial_train_step",
-]
 
 LATENT_DIM = 100
 

@@ -13,16 +13,6 @@ share :func:`parent_parser` (``--out``, ``--profile``, ``--seeds``) and
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import sys
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
-
-from .. import config as _config
-from . import common as _common
-
 __all__ = [
     "RESULTS_FILE",
     "Run",
@@ -36,6 +26,16 @@ __all__ = [
     "run_resumable",
     "start",
 ]
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+from .. import config as _config
+from . import common as _common
 
 #: The results file of a study, in its ``--out`` folder.
 RESULTS_FILE = "results.jsonl"

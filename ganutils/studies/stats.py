@@ -10,13 +10,6 @@ TensorFlow (the subpackage loads its modules on first use).
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from collections.abc import Sequence
-
-import numpy as np
-import scipy.stats
-
 __all__ = [
     "CONFIDENCE",
     "RELATIVE_FLOOR",
@@ -26,6 +19,13 @@ __all__ = [
     "compare",
     "estimate",
 ]
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.stats
 
 #: The confidence level of every interval the book reports.
 CONFIDENCE = 0.95
