@@ -304,6 +304,33 @@ def private_crossings(modules: dict[str, ast.Module]) -> list[str]:
     return crossing
 
 
+def misplaced_exports(modules: dict[str, ast.Module]) -> list[str]:
+    """Modules whose literal ``__all__`` does not follow the docstring (PEP 8's place for it).
+
+    A list built from names defined further down (a subpackage's ``__init__``)
+    cannot stand first, and is left where it is.
+    """
+    misplaced = []
+    for name, tree in modules.items():
+        head = [
+            node
+            for node in tree.body
+            if not (isinstance(node, ast.ImportFrom) and node.module == "__future__")
+        ]
+        if head and isinstance(head[0], ast.Expr) and isinstance(head[0].value, ast.Constant):
+            head = head[1:]
+        exports = [
+            node
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and any(getattr(target, "id", None) == "__all__" for target in node.targets)
+        ]
+        literal = exports and all(isinstance(e, ast.Constant) for e in exports[0].value.elts)
+        if literal and head[0] is not exports[0]:
+            misplaced.append(f"{_file(name)}:{exports[0].lineno} __all__ after other code")
+    return misplaced
+
+
 def test_every_module_has_a_floor():
     assert set(_modules()) == set(FLOOR), "add the module to ganutils.FLOORS"
 
@@ -330,6 +357,18 @@ def test_no_import_hides_in_a_function_body():
 def test_no_private_name_crosses_modules():
     crossing = private_crossings(_modules())
     assert not crossing, "\n".join(crossing)
+
+
+def test_exports_head_every_module():
+    misplaced = misplaced_exports(_modules())
+    assert not misplaced, "\n".join(misplaced)
+    late = ast.parse('"""Doc."""\nimport os\n\n__all__ = ["x"]\n')
+    first = ast.parse(
+        '"""Doc."""\nfrom __future__ import annotations\n__all__ = ["x"]\nimport os\n'
+    )
+    assert misplaced_exports({"viz": late, "latent": first}) == [
+        "viz.py:4 __all__ after other code"
+    ]
 
 
 def test_functions_stay_short():
