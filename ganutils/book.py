@@ -15,7 +15,7 @@ as written.
 
 from __future__ import annotations
 
-__all__ = ["glue", "show_source", "source_text", "word"]
+__all__ = ["counted", "glue", "show_source", "source_text", "word"]
 
 import ast
 import inspect
@@ -108,6 +108,15 @@ def word(value: float, reference: float, *, above: str, below: str, same: str, t
     if value < reference * (1 - tolerance):
         return below
     return same
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``count`` and its noun in the number it takes: ``1 run``, ``2 runs``, ``1 class``.
+
+    ``plural`` defaults to ``noun + "s"``; pass it where English differs
+    (``counted(n, "class", "classes")``).
+    """
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
 #: The book's code column: what a line of code on the page may hold (tests/test_book.py).

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import book as _book
 from . import config as _config
 from . import data as _data
 from . import latent as _latent
@@ -619,9 +620,8 @@ def _run_command(args) -> int:
     _, history = train_mnist(config, out, images=_data.scale_images(mnist.images), labels=labels)
     seconds = time.perf_counter() - start
     finished = int(history["epoch"][-1]) if history.get("epoch") else done
-    count = finished - done
     print(
-        f"trained {count} epoch{'s' if count != 1 else ''} ({done + 1} to {finished}) in "
+        f"trained {_book.counted(finished - done, 'epoch')} ({done + 1} to {finished}) in "
         f"{seconds:.0f} s; {finished} of {config.epochs} done; outputs in {out}"
     )
     print(json.dumps({k: v[-1] for k, v in history.items() if v}, indent=1))

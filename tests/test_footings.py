@@ -227,7 +227,8 @@ def test_run_study_appends_rows_and_resumes(tmp_path):
         names=["baseline", "instance noise"],
         log=again.append,
     )
-    assert len(lines) == 2 and again == []
+    assert len(lines) == 3 and lines[-1].startswith("2 runs trained, 0 runs already in ")
+    assert again == [f"0 runs trained, 2 runs already in {tmp_path / 'results.jsonl'} (skipped)"]
     grouped = footings.results_by_variant(rows, "rescue-ring")
     assert list(grouped) == ["baseline", "instance noise"]
 

@@ -38,6 +38,14 @@ def test_word_is_computed_from_the_numbers():
         book.word(1.0, 1.0, above="a", below="b", same="c", tolerance=-1)
 
 
+def test_counted_gives_the_noun_its_number():
+    assert book.counted(1, "run") == "1 run"
+    assert book.counted(0, "run") == "0 runs"
+    assert book.counted(2, "run") == "2 runs"
+    assert book.counted(1, "class", "classes") == "1 class"
+    assert book.counted(10, "class", "classes") == "10 classes"
+
+
 def test_numpy_numbers_are_glued_as_python_numbers(monkeypatch):
     import numpy as np
     from IPython.core.formatters import PlainTextFormatter

@@ -181,7 +181,10 @@ def test_run_study_keys_toy_rows_by_their_footing_and_resumes(tmp_path):
     assert all(r["part"] == "toy" and r["steps"] == 8 and r["data"].startswith("toy") for r in rows)
     assert lines[0].startswith(f"toy healthy-ring {names[0]} seed 0: ")
     again = []
-    assert len(modern.run_study(tmp_path, log=again.append, **tiny)) == len(rows) and not again
+    assert len(modern.run_study(tmp_path, log=again.append, **tiny)) == len(rows)
+    assert again == [
+        f"0 runs trained, {len(rows)} runs already in {tmp_path / 'results.jsonl'} (skipped)"
+    ]
 
 
 def test_run_study_scores_mnist_rows_against_the_bar(tmp_path):

@@ -62,9 +62,19 @@ def test_the_runner_skips_finished_runs_and_appends_and_logs_the_others(tmp_path
         describe=lambda row, seconds: f"{row['name']} seed {row['seed']}: {seconds:.0f} s",
     )
     assert trained == [("b", 0), ("a", 1), ("b", 1)]  # ("a", 0) was in the file
-    assert lines == ["b seed 0: 0 s", "a seed 1: 0 s", "b seed 1: 0 s"]
+    summary = f"3 runs trained, 1 run already in {path} (skipped)"
+    assert lines == ["b seed 0: 0 s", "a seed 1: 0 s", "b seed 1: 0 s", summary]
     assert [(r["name"], r["seed"]) for r in rows] == [("a", 0), *trained]
     assert common.read_rows(path) == rows
+    lines.clear()  # again: the file holds every run now
+    again = runner.run_resumable(
+        path,
+        (run(n, s) for s in (0, 1) for n in ("a", "b")),
+        key=key,
+        log=lines.append,
+        describe=lambda row, seconds: "never called",
+    )
+    assert again == rows and lines == [f"0 runs trained, 4 runs already in {path} (skipped)"]
     with pytest.raises(ValueError, match="seeds"):
         runner.check_seeds([])
     assert runner.get_profile("smoke").name == "smoke"

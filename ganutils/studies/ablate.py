@@ -50,6 +50,7 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
+from .. import book as _book
 from .. import data as _data
 from .. import metrics as _metrics
 from .. import train as _train
@@ -327,7 +328,8 @@ def _describe(row: dict) -> str:
     fd = "diverged" if row["final_fd"] is None else f"FD {row['final_fd']:.1f}"
     good = row["time_to_good"]
     reached = "not good yet" if good is None else f"good after {good:.0f} s"
-    return f"{row['variant']} seed {row['seed']}: {fd}, {row['final_classes']} classes, {reached}"
+    classes = _book.counted(row["final_classes"], "class", "classes")
+    return f"{row['variant']} seed {row['seed']}: {fd}, {classes}, {reached}"
 
 
 def summary(rows: list[dict]) -> list[dict]:

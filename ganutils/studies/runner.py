@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from .. import book as _book
 from .. import config as _config
 from . import common as _common
 
@@ -92,16 +93,22 @@ def run_resumable(
             seconds the run took.
 
     Returns:
-        All rows of the results file after the runs.
+        All rows of the results file after the runs; ``log`` last gets how many
+        ran and how many the file already held.
     """
     done = {key(row) for row in _common.read_rows(path)}
+    trained = skipped = 0
     for run in runs:
         if run.key in done:
+            skipped += 1
             continue
         started = time.perf_counter()
         row = run.train()
         _common.append_row(path, row)
+        trained += 1
         log(describe(row, time.perf_counter() - started))
+    runs_done = _book.counted(skipped, "run")
+    log(f"{_book.counted(trained, 'run')} trained, {runs_done} already in {path} (skipped)")
     return _common.read_rows(path)
 
 
