@@ -96,6 +96,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from .. import book as _book
 from .. import config as _config
 from .stats import (
     CONFIDENCE,
@@ -889,7 +890,7 @@ def one_machine(*groups: Iterable[Mapping]) -> str | None:
     ):
         if len(found) > 1:
             named = "; ".join(
-                f"{name!r} ({n} row{'' if n == 1 else 's'})" for name, n in found.most_common()
+                f"{name!r} ({_book.counted(n, 'row')})" for name, n in found.most_common()
             )
             raise ValueError(
                 f"the compared rows were measured in more than one {what}: {named}. {fix}"

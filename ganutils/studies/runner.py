@@ -107,8 +107,8 @@ def run_resumable(
         _common.append_row(path, row)
         trained += 1
         log(describe(row, time.perf_counter() - started))
-    runs_done = _book.counted(skipped, "run")
-    log(f"{_book.counted(trained, 'run')} trained, {runs_done} already in {path} (skipped)")
+    already = _book.counted(skipped, "run")
+    log(f"{_book.counted(trained, 'run')} trained, {already} already in {path} (skipped)")
     return _common.read_rows(path)
 
 
